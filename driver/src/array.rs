@@ -1,0 +1,132 @@
+//! The lazy [`Array`]: every operation returns a new node of a graph; nothing
+//! runs until the graph is planned ([`crate::planner`]) and computed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use cubed_task::kernel::{BinaryOp, Node, ReduceFunc, UnaryOp};
+use cubed_task::plan::Spec;
+use cubed_task::DType;
+
+/// A lazily computed, chunked n-dimensional array.
+#[derive(Clone)]
+pub struct Array {
+    pub(crate) node: Arc<ArrayNode>,
+}
+
+pub(crate) struct ArrayNode {
+    /// Creation order: a node's arguments always have smaller ids.
+    pub id: u64,
+    pub shape: Vec<u64>,
+    pub chunks: Vec<u64>,
+    pub dtype: DType,
+    /// A Python-style scalar whose type yields to the other operand's.
+    pub weak: bool,
+    pub op: LogicalOp,
+    pub spec: Arc<Spec>,
+}
+
+/// What produces an array, before fusion.
+pub(crate) enum LogicalOp {
+    /// An existing Zarr array.
+    Stored { url: String },
+    /// Generated data (a kernel leaf: full, arange, random, literal).
+    Create { leaf: Node, name: &'static str },
+    /// An elementwise operation.
+    Map { kind: MapKind, args: Vec<Array> },
+    /// A reduction over `axes`.
+    Reduce { func: ReduceFunc, mean: bool, axes: Vec<usize>, split_every: u64, arg: Array },
+    /// A change of chunking.
+    Rechunk { arg: Array },
+}
+
+/// The elementwise operations.
+#[derive(Clone, Copy)]
+pub(crate) enum MapKind {
+    Unary(UnaryOp),
+    Binary { op: BinaryOp, compute: DType },
+    Where,
+    Cast(DType),
+}
+
+impl MapKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MapKind::Unary(op) => op.name(),
+            MapKind::Binary { op, .. } => op.name(),
+            MapKind::Where => "where",
+            MapKind::Cast(_) => "astype",
+        }
+    }
+
+    /// The kernel node applying this operation to argument kernels.
+    pub fn apply(self, mut args: Vec<Node>) -> Node {
+        let mut next = || Box::new(args.remove(0));
+        match self {
+            MapKind::Unary(op) => Node::Unary { op, arg: next() },
+            MapKind::Binary { op, compute } => Node::Binary { op, compute, lhs: next(), rhs: next() },
+            MapKind::Where => Node::Where { cond: next(), x: next(), y: next() },
+            MapKind::Cast(dtype) => Node::Cast { dtype, arg: next() },
+        }
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+impl Array {
+    pub(crate) fn new(spec: Arc<Spec>, shape: Vec<u64>, chunks: Vec<u64>, dtype: DType, op: LogicalOp) -> Array {
+        let chunks = chunks.iter().zip(&shape).map(|(&c, &s)| c.min(s).max(1)).collect();
+        Array {
+            node: Arc::new(ArrayNode { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shape, chunks, dtype, weak: false, op, spec }),
+        }
+    }
+
+    pub(crate) fn weak(mut self) -> Array {
+        Arc::get_mut(&mut self.node).expect("fresh node").weak = true;
+        self
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[u64] {
+        &self.node.shape
+    }
+
+    /// The chunk shape.
+    pub fn chunks(&self) -> &[u64] {
+        &self.node.chunks
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.node.dtype
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.node.shape.len()
+    }
+
+    /// Total bytes if materialised.
+    pub fn nbytes(&self) -> u64 {
+        self.node.shape.iter().product::<u64>() * self.node.dtype.itemsize()
+    }
+
+    /// The spec (work dir and memory limits) this array was created with.
+    pub fn spec(&self) -> &Spec {
+        &self.node.spec
+    }
+
+    pub(crate) fn spec_arc(&self) -> Arc<Spec> {
+        self.node.spec.clone()
+    }
+
+    pub(crate) fn is_weak(&self) -> bool {
+        self.node.weak
+    }
+}
+
+impl std::fmt::Debug for Array {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Array(shape={:?}, chunks={:?}, dtype={})", self.shape(), self.chunks(), self.dtype())
+    }
+}

@@ -1,0 +1,236 @@
+//! The `cubed` command line: evaluate expressions, inspect plans, run saved plans.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use cubed::expr;
+use cubed::size::{format_size, parse_size};
+use cubed::{Codec, CubedError, LocalRunner, Output, Plan, PlanOptions, Spec};
+use cubed_task::storage::{read_region, StoreUrl};
+use cubed_task::{ChunkData, LoadedPlan};
+
+#[global_allocator]
+static ALLOC: cubed_task::memory::CountingAllocator = cubed_task::memory::CountingAllocator;
+
+/// Results larger than this are not printed.
+const MAX_PRINT_BYTES: u64 = 1 << 20;
+
+#[derive(Parser)]
+#[command(name = "cubed", version, about = "Bounded-memory array processing on Zarr")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate an expression such as 'mean(a*a + b*b, axis=0)' and write or print the result.
+    Eval {
+        #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Show the plan of an expression (ops, tasks, projected memory, fusion) without running it.
+    Plan {
+        #[command(flatten)]
+        job: JobArgs,
+    },
+    /// Run a plan saved with --save-plan.
+    Run {
+        /// The plan file (JSON).
+        plan: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(Args)]
+struct JobArgs {
+    /// The expression, e.g. 'sum(sin(a)*b + 1, axis=1)'.
+    expr: String,
+    /// An input array: NAME=URL (a path, file://, s3://BUCKET/PREFIX or memory://). Repeatable.
+    #[arg(long = "input", short = 'i', value_name = "NAME=URL")]
+    inputs: Vec<String>,
+    /// Where to write each result (Zarr v3), in order. Without it, a small result is printed.
+    #[arg(long = "output", short = 'o', value_name = "URL")]
+    outputs: Vec<String>,
+    /// Memory one task may use, including reserved memory.
+    #[arg(long, default_value = "2GB", value_parser = parse_size)]
+    allowed_mem: u64,
+    /// Memory reserved for the process itself.
+    #[arg(long, default_value = "100MB", value_parser = parse_size)]
+    reserved_mem: u64,
+    /// Where intermediates go (default: the system temp dir /cubed-work).
+    #[arg(long, value_name = "URL")]
+    work_dir: Option<String>,
+    /// Codec of outputs: zstd[:LEVEL], gzip[:LEVEL] or none.
+    #[arg(long, default_value = "zstd:3", value_parser = Codec::parse)]
+    codec: Codec,
+    /// Codec of intermediates.
+    #[arg(long, default_value = "zstd:1", value_parser = Codec::parse)]
+    intermediate_codec: Codec,
+    /// Do not fuse elementwise operations.
+    #[arg(long)]
+    no_fuse: bool,
+    /// Save the plan as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    save_plan: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Concurrent tasks (default: cores, bounded by memory / allowed_mem).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Attempts per task before the run fails.
+    #[arg(long, default_value_t = 3)]
+    attempts: u32,
+    /// No progress output and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    cubed_task::memory::mark_allocator_installed();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CubedError> {
+    match cli.command {
+        Command::Eval { job, run } => {
+            let (plan, outputs, printed) = plan_job(&job)?;
+            execute(plan.clone(), &run).await?;
+            if printed {
+                print_results(&plan, &outputs)?;
+            }
+            Ok(())
+        }
+        Command::Plan { job } => {
+            let (plan, _, _) = plan_job(&job)?;
+            cubed::summary::print_plan(&plan);
+            if let Err(e) = cubed::check_memory(&plan) {
+                eprintln!("warning: this plan would be refused at launch:\n{e}");
+            }
+            Ok(())
+        }
+        Command::Run { plan, run } => {
+            let bytes = std::fs::read(&plan)
+                .map_err(|e| CubedError::Invalid(format!("cannot read plan file '{}': {e}", plan.display())))?;
+            let plan = Plan::from_json(&bytes)?;
+            execute(plan, &run).await
+        }
+    }
+}
+
+/// Builds the plan of an `eval`/`plan` command; returns it, the output ids, and whether results are printed.
+fn plan_job(job: &JobArgs) -> Result<(Plan, Vec<usize>, bool), CubedError> {
+    let work_dir = job.work_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("cubed-work").to_string_lossy().into_owned());
+    let spec = Spec::new(work_dir).with_allowed_mem(job.allowed_mem).with_reserved_mem(job.reserved_mem);
+    if job.reserved_mem >= job.allowed_mem {
+        return Err(CubedError::Invalid(format!(
+            "--reserved-mem ({}) must be smaller than --allowed-mem ({})",
+            format_size(job.reserved_mem),
+            format_size(job.allowed_mem)
+        )));
+    }
+    let mut inputs = HashMap::new();
+    for item in &job.inputs {
+        let (name, url) = item
+            .split_once('=')
+            .ok_or_else(|| CubedError::Invalid(format!("bad --input '{item}': expected NAME=URL, e.g. a=data/a.zarr")))?;
+        let array = cubed::from_zarr(&spec, url).map_err(|e| CubedError::Invalid(format!("input '{name}': {e}")))?;
+        inputs.insert(name.to_string(), array);
+    }
+    let results = expr::evaluate(&job.expr, &spec, &inputs).map_err(|e| CubedError::Invalid(e.to_string()))?;
+    let printed = job.outputs.is_empty();
+    if !printed && job.outputs.len() != results.len() {
+        return Err(CubedError::Invalid(format!(
+            "the expression has {} result(s) but {} --output was given; give one --output per result",
+            results.len(),
+            job.outputs.len()
+        )));
+    }
+    let outputs: Vec<Output> = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, array)| Output { array, url: job.outputs.get(i).cloned() })
+        .collect();
+    let opts = PlanOptions { output_codec: job.codec, intermediate_codec: job.intermediate_codec, fuse: !job.no_fuse, ..Default::default() };
+    let built = cubed::build_plan(&outputs, &opts)?;
+    if let Some(path) = &job.save_plan {
+        std::fs::write(path, built.plan.to_json_pretty())
+            .map_err(|e| CubedError::Invalid(format!("cannot write plan to '{}': {e}", path.display())))?;
+        eprintln!("plan saved to {}", path.display());
+    }
+    Ok((built.plan, built.outputs, printed))
+}
+
+async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
+    let runner = match run.workers {
+        Some(n) => LocalRunner::new(n),
+        None => LocalRunner::for_machine(plan.spec.allowed_mem),
+    };
+    let options = cubed::ComputeOptions { attempts: run.attempts.max(1), quiet: run.quiet, ..Default::default() };
+    let summary = cubed::execute(plan, Arc::new(runner), &options).await?;
+    if !run.quiet {
+        cubed::print_summary(&summary);
+    }
+    Ok(())
+}
+
+fn print_results(plan: &Plan, outputs: &[usize]) -> Result<(), CubedError> {
+    let lp = LoadedPlan::new(plan.clone());
+    for &id in outputs {
+        let meta = &plan.arrays[id];
+        if meta.nbytes() > MAX_PRINT_BYTES {
+            println!(
+                "<array shape={:?} dtype={} ({}): too large to print; pass --output URL to write it>",
+                meta.shape,
+                meta.dtype,
+                format_size(meta.nbytes())
+            );
+            continue;
+        }
+        let url = lp.url(id);
+        let array = StoreUrl::parse(url)?.open_array(url)?;
+        let region: Vec<(u64, u64)> = meta.shape.iter().map(|&s| (0, s)).collect();
+        let data = read_region(&array, meta.dtype, &meta.chunks, &region)?;
+        println!("{}", format_chunk(&data));
+    }
+    Ok(())
+}
+
+/// numpy-like text for a small array.
+fn format_chunk(data: &ChunkData) -> String {
+    let shape = data.shape().to_vec();
+    let values: Vec<String> = match data {
+        ChunkData::Bool(a) => a.iter().map(|&b| if b { "True".into() } else { "False".into() }).collect(),
+        ChunkData::Int32(a) => a.iter().map(|v| v.to_string()).collect(),
+        ChunkData::Int64(a) => a.iter().map(|v| v.to_string()).collect(),
+        ChunkData::Float32(a) => a.iter().map(|v| format!("{v:?}")).collect(),
+        ChunkData::Float64(a) => a.iter().map(|v| format!("{v:?}")).collect(),
+    };
+    fn nest(values: &[String], shape: &[usize]) -> String {
+        match shape.split_first() {
+            None => values.first().cloned().unwrap_or_default(),
+            Some((&n, rest)) => {
+                let step: usize = rest.iter().product();
+                let parts: Vec<String> = (0..n).map(|i| nest(&values[i * step..(i + 1) * step], rest)).collect();
+                format!("[{}]", parts.join(", "))
+            }
+        }
+    }
+    nest(&values, &shape)
+}

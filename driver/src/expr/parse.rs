@@ -1,0 +1,1114 @@
+//! Parser for the small numpy-like expression language (a subset of Python
+//! expression syntax), e.g. `x = a * 2; (mean(x + 1, axis=0), max(x))`.
+//!
+//! Precedence, lowest first: comparisons (non-associative), `+ -`, `* /`,
+//! unary `- +`, `**` (right-associative, `-a**2` is `-(a**2)`), calls, atoms.
+//! A program is zero or more `name = expr` bindings separated by `;` or
+//! newlines, followed by the result expression. Newlines inside parentheses
+//! are ignored, as in Python. The parser never panics: every problem is
+//! reported as a [`SyntaxError`] located by a [`Span`].
+
+use std::fmt;
+
+/// Byte offsets into the source, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    /// Creates a span covering `start..end`.
+    #[must_use]
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both `self` and `other`.
+    #[must_use]
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// A literal constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    None,
+}
+
+/// A prefix operator: `-` or `+`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Pos,
+}
+
+/// An infix operator (arithmetic or comparison).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// The shape of an expression node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Literal(Literal),
+    Name(String),
+    Tuple(Vec<Expr>),
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Call {
+        func: String,
+        func_span: Span,
+        args: Vec<Expr>,
+        kwargs: Vec<Keyword>,
+    },
+}
+
+/// An expression with its location (parentheses included when it was parenthesised).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// A keyword argument `name=value` of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyword {
+    pub name: String,
+    pub name_span: Span,
+    pub value: Expr,
+}
+
+/// A statement `name = value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub name: String,
+    pub name_span: Span,
+    pub value: Expr,
+}
+
+/// A whole program: zero or more bindings, then the result expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub bindings: Vec<Binding>,
+    pub result: Expr,
+}
+
+/// An error located in the source (used by the parser and by later checking passes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl SyntaxError {
+    /// Creates an error with `message` located at `span`.
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        SyntaxError {
+            message: message.into(),
+            span,
+        }
+    }
+
+    /// Renders `"error at line L, column C: MESSAGE\n  <source line>\n  <spaces>^^^"`
+    /// (1-based line and column, column counted in chars; at least one caret).
+    #[must_use]
+    pub fn render(&self, source: &str) -> String {
+        let (line, col, line_start) = line_col(source, self.span.start);
+        let start = floor_boundary(source, self.span.start).max(line_start);
+        let line_end = source[line_start..]
+            .find('\n')
+            .map_or(source.len(), |i| line_start + i);
+        let text = source[line_start..line_end].trim_end_matches('\r');
+        let end = floor_boundary(source, self.span.end).min(line_start + text.len());
+        let carets = if end > start {
+            source[start..end].chars().count()
+        } else {
+            0
+        }
+        .max(1);
+        let pad: String = source[line_start..start]
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!(
+            "error at line {line}, column {col}: {}\n  {text}\n  {pad}{}",
+            self.message,
+            "^".repeat(carets)
+        )
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// Parses a whole program (bindings followed by a result expression).
+///
+/// # Errors
+/// Returns the first lexical or syntax error found, located in `source`.
+pub fn parse(source: &str) -> Result<Program, SyntaxError> {
+    let tokens = lex(source)?;
+    Parser {
+        source,
+        tokens,
+        pos: 0,
+        depth: 0,
+    }
+    .parse_program()
+}
+
+/// Maximum nesting of parentheses, calls and unary/power operators.
+const MAX_DEPTH: usize = 100;
+
+/// Largest char boundary of `s` that is `<= offset` (clamped to `s.len()`).
+fn floor_boundary(s: &str, offset: usize) -> usize {
+    let mut o = offset.min(s.len());
+    while !s.is_char_boundary(o) {
+        o -= 1;
+    }
+    o
+}
+
+/// 1-based (line, column in chars) of `offset`, plus the byte offset of its line start.
+fn line_col(source: &str, offset: usize) -> (usize, usize, usize) {
+    let offset = floor_boundary(source, offset);
+    let before = &source[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    (
+        line,
+        source[line_start..offset].chars().count() + 1,
+        line_start,
+    )
+}
+
+fn is_reserved(name: &str) -> bool {
+    matches!(name, "True" | "False" | "None")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Name(String),
+    LParen,
+    RParen,
+    Comma,
+    Assign,
+    Semi,
+    Newline,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    StarStar,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    EqEq,
+    Ne,
+    Eof,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Token {
+    tok: Tok,
+    span: Span,
+}
+
+/// Splits `source` into tokens, always ending with `Tok::Eof`.
+fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
+    let b = source.as_bytes();
+    let mut tokens = Vec::new();
+    let mut depth = 0usize; // parenthesis depth: newlines inside parentheses are ignored
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let next = b.get(i + 1).copied();
+        let (tok, end) = match b[i] {
+            b' ' | b'\t' | b'\r' | b'\x0c' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\n' if depth > 0 => {
+                i += 1;
+                continue;
+            }
+            b'\n' => (Tok::Newline, i + 1),
+            b'0'..=b'9' => lex_number(source, i)?,
+            b'.' if next.is_some_and(|c| c.is_ascii_digit()) => lex_number(source, i)?,
+            b'\'' | b'"' => lex_string(source, i)?,
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                (Tok::Name(source[i..j].to_string()), j)
+            }
+            b'*' if next == Some(b'*') => (Tok::StarStar, i + 2),
+            b'<' if next == Some(b'=') => (Tok::Le, i + 2),
+            b'>' if next == Some(b'=') => (Tok::Ge, i + 2),
+            b'=' if next == Some(b'=') => (Tok::EqEq, i + 2),
+            b'!' if next == Some(b'=') => (Tok::Ne, i + 2),
+            b'(' => {
+                depth += 1;
+                (Tok::LParen, i + 1)
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                (Tok::RParen, i + 1)
+            }
+            b',' => (Tok::Comma, i + 1),
+            b'=' => (Tok::Assign, i + 1),
+            b';' => (Tok::Semi, i + 1),
+            b'+' => (Tok::Plus, i + 1),
+            b'-' => (Tok::Minus, i + 1),
+            b'*' => (Tok::Star, i + 1),
+            b'/' => (Tok::Slash, i + 1),
+            b'<' => (Tok::Lt, i + 1),
+            b'>' => (Tok::Gt, i + 1),
+            _ => {
+                let c = source[i..].chars().next().unwrap_or('?');
+                let span = Span::new(i, i + c.len_utf8());
+                return Err(SyntaxError::new(
+                    format!("unexpected character {c:?}"),
+                    span,
+                ));
+            }
+        };
+        tokens.push(Token {
+            tok,
+            span: Span::new(start, end),
+        });
+        i = end;
+    }
+    tokens.push(Token {
+        tok: Tok::Eof,
+        span: Span::new(b.len(), b.len()),
+    });
+    Ok(tokens)
+}
+
+/// Lexes an integer or float literal starting at `start` (a digit or `.`).
+fn lex_number(source: &str, start: usize) -> Result<(Tok, usize), SyntaxError> {
+    let b = source.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits(start);
+    let mut is_float = false;
+    if b.get(i) == Some(&b'.') {
+        is_float = true;
+        i = digits(i + 1);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        is_float = true;
+        let mut j = i + 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if !b.get(j).is_some_and(u8::is_ascii_digit) {
+            let message = format!(
+                "invalid number literal '{}': expected digits after the exponent",
+                &source[start..j]
+            );
+            return Err(SyntaxError::new(message, Span::new(start, j)));
+        }
+        i = digits(j);
+    }
+    let mut end = i;
+    while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+        end += 1;
+    }
+    let text = &source[start..end];
+    let span = Span::new(start, end);
+    let invalid =
+        |why: &str| SyntaxError::new(format!("invalid number literal '{text}'{why}"), span);
+    if end > i {
+        return Err(invalid(""));
+    }
+    let tb = text.as_bytes();
+    let digit_at = |k: Option<usize>| k.and_then(|k| tb.get(k)).is_some_and(u8::is_ascii_digit);
+    if (0..tb.len())
+        .any(|k| tb[k] == b'_' && !(digit_at(k.checked_sub(1)) && digit_at(Some(k + 1))))
+    {
+        return Err(invalid(": underscores must separate digits"));
+    }
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    let tok = if is_float {
+        Tok::Float(clean.parse().map_err(|_| invalid(""))?)
+    } else {
+        let too_large = || SyntaxError::new(format!("integer literal {text} is too large"), span);
+        Tok::Int(clean.parse().map_err(|_| too_large())?)
+    };
+    Ok((tok, end))
+}
+
+/// Lexes a quoted string starting at `start`; supports `\\ \" \' \n \t` escapes.
+fn lex_string(source: &str, start: usize) -> Result<(Tok, usize), SyntaxError> {
+    let quote = source.as_bytes()[start] as char;
+    let mut value = String::new();
+    let mut chars = source[start + 1..]
+        .char_indices()
+        .map(|(o, c)| (start + 1 + o, c));
+    while let Some((pos, c)) = chars.next() {
+        match c {
+            _ if c == quote => return Ok((Tok::Str(value), pos + 1)),
+            '\n' => break,
+            '\\' => match chars.next() {
+                Some((_, e @ ('\\' | '"' | '\''))) => value.push(e),
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, 't')) => value.push('\t'),
+                Some((_, '\n')) | None => break,
+                Some((o, e)) => {
+                    let span = Span::new(pos, o + e.len_utf8());
+                    let message = format!("unknown escape sequence '\\{e}' in string literal");
+                    return Err(SyntaxError::new(message, span));
+                }
+            },
+            _ => value.push(c),
+        }
+    }
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
+    let message = format!(
+        "unterminated string literal: expected a closing {quote} before the end of the line"
+    );
+    Err(SyntaxError::new(message, Span::new(start, line_end)))
+}
+
+fn comparison_op(tok: &Tok) -> Option<BinaryOp> {
+    Some(match tok {
+        Tok::Lt => BinaryOp::Lt,
+        Tok::Le => BinaryOp::Le,
+        Tok::Gt => BinaryOp::Gt,
+        Tok::Ge => BinaryOp::Ge,
+        Tok::EqEq => BinaryOp::Eq,
+        Tok::Ne => BinaryOp::Ne,
+        _ => return None,
+    })
+}
+
+fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    Expr {
+        kind: ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
+    }
+}
+
+/// Recursive-descent parser over the token list (which always ends with `Eof`).
+struct Parser<'s> {
+    source: &'s str,
+    tokens: Vec<Token>,
+    pos: usize,
+    depth: usize,
+}
+
+type PResult<T> = Result<T, SyntaxError>;
+
+impl Parser<'_> {
+    fn peek(&self) -> &Token {
+        &self.tokens[self.pos]
+    }
+
+    fn peek_tok_at(&self, n: usize) -> &Tok {
+        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)].tok
+    }
+
+    fn bump(&mut self) -> Token {
+        let token = self.tokens[self.pos].clone();
+        if self.pos + 1 < self.tokens.len() {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn eat(&mut self, tok: &Tok) -> Option<Span> {
+        (self.peek().tok == *tok).then(|| self.bump().span)
+    }
+
+    fn at_statement_end(&self) -> bool {
+        matches!(self.peek().tok, Tok::Semi | Tok::Newline | Tok::Eof)
+    }
+
+    /// Human description of the current token, e.g. `'*'` or `end of input`.
+    fn found(&self) -> String {
+        let token = self.peek();
+        let text = &self.source[token.span.start..token.span.end];
+        match token.tok {
+            Tok::Eof => "end of input".into(),
+            Tok::Newline => "end of line".into(),
+            Tok::Name(_) if !is_reserved(text) => format!("name '{text}'"),
+            Tok::Int(_) | Tok::Float(_) => format!("number {text}"),
+            Tok::Str(_) => format!("string {text}"),
+            _ => format!("'{text}'"),
+        }
+    }
+
+    /// "expected EXPECTED, found X" located at the current token.
+    fn expected(&self, expected: &str) -> SyntaxError {
+        SyntaxError::new(
+            format!("expected {expected}, found {}", self.found()),
+            self.peek().span,
+        )
+    }
+
+    /// Error for a missing `)` closing `what`, whose `(` is at `open`.
+    fn unclosed(&self, what: &str, open: Span) -> SyntaxError {
+        let (line, col, _) = line_col(self.source, open.start);
+        let at = if line == 1 {
+            format!("column {col}")
+        } else {
+            format!("line {line}, column {col}")
+        };
+        let close = if self.at_statement_end() {
+            "')'"
+        } else {
+            "',' or ')'"
+        };
+        self.expected(&format!("{close} to close {what} opened at {at}"))
+    }
+
+    /// Skips `;` and newlines; returns whether any were skipped.
+    fn skip_separators(&mut self) -> bool {
+        let mut skipped = false;
+        while matches!(self.peek().tok, Tok::Semi | Tok::Newline) {
+            self.bump();
+            skipped = true;
+        }
+        skipped
+    }
+
+    fn parse_program(mut self) -> PResult<Program> {
+        let mut bindings = Vec::new();
+        loop {
+            self.skip_separators();
+            if self.peek().tok == Tok::Eof && !bindings.is_empty() {
+                return Err(self.expected("a result expression after the bindings"));
+            }
+            if let (Tok::Name(name), Tok::Assign) = (&self.peek().tok, self.peek_tok_at(1)) {
+                let name = name.clone();
+                let name_span = self.bump().span;
+                if is_reserved(&name) {
+                    return Err(SyntaxError::new(
+                        format!("cannot assign to '{name}'"),
+                        name_span,
+                    ));
+                }
+                self.bump();
+                let value = self.parse_tuple_or_expr()?;
+                if !self.at_statement_end() {
+                    return Err(
+                        self.expected(&format!("';' or a new line after the binding of '{name}'"))
+                    );
+                }
+                bindings.push(Binding {
+                    name,
+                    name_span,
+                    value,
+                });
+                continue;
+            }
+            let result = self.parse_tuple_or_expr()?;
+            let separated = self.skip_separators();
+            if self.peek().tok != Tok::Eof {
+                return Err(self.expected(if separated {
+                    "end of input after the result expression (bindings must come first)"
+                } else {
+                    "an operator or end of input"
+                }));
+            }
+            return Ok(Program { bindings, result });
+        }
+    }
+
+    /// An expression, or a bare tuple `a, b` (allowed for bindings and the result).
+    fn parse_tuple_or_expr(&mut self) -> PResult<Expr> {
+        let first = self.parse_expr()?;
+        if self.peek().tok != Tok::Comma {
+            return Ok(first);
+        }
+        let mut span = first.span;
+        let mut items = vec![first];
+        while let Some(comma) = self.eat(&Tok::Comma) {
+            span = span.to(comma);
+            if self.at_statement_end() {
+                break;
+            }
+            let item = self.parse_expr()?;
+            span = span.to(item.span);
+            items.push(item);
+        }
+        Ok(Expr {
+            kind: ExprKind::Tuple(items),
+            span,
+        })
+    }
+
+    /// `comparison := additive (cmp_op additive)?`
+    fn parse_expr(&mut self) -> PResult<Expr> {
+        let lhs = self.parse_additive()?;
+        let Some(op) = comparison_op(&self.peek().tok) else {
+            return Ok(lhs);
+        };
+        self.bump();
+        let rhs = self.parse_additive()?;
+        if comparison_op(&self.peek().tok).is_some() {
+            let message = format!(
+                "chained comparisons are not supported, found a second comparison {}; add parentheses",
+                self.found()
+            );
+            return Err(SyntaxError::new(message, self.peek().span));
+        }
+        Ok(binary(op, lhs, rhs))
+    }
+
+    fn parse_additive(&mut self) -> PResult<Expr> {
+        let mut lhs = self.parse_term()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Plus => BinaryOp::Add,
+                Tok::Minus => BinaryOp::Sub,
+                _ => return Ok(lhs),
+            };
+            self.bump();
+            lhs = binary(op, lhs, self.parse_term()?);
+        }
+    }
+
+    fn parse_term(&mut self) -> PResult<Expr> {
+        let mut lhs = self.parse_unary()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Star => BinaryOp::Mul,
+                Tok::Slash => BinaryOp::Div,
+                _ => return Ok(lhs),
+            };
+            self.bump();
+            lhs = binary(op, lhs, self.parse_unary()?);
+        }
+    }
+
+    /// `unary := ('-' | '+') unary | power`; also the recursion-depth guard.
+    fn parse_unary(&mut self) -> PResult<Expr> {
+        if self.depth >= MAX_DEPTH {
+            let message = format!("expression is nested too deeply (more than {MAX_DEPTH} levels)");
+            return Err(SyntaxError::new(message, self.peek().span));
+        }
+        self.depth += 1;
+        let result = self.parse_unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn parse_unary_inner(&mut self) -> PResult<Expr> {
+        let op = match self.peek().tok {
+            Tok::Minus => UnaryOp::Neg,
+            Tok::Plus => UnaryOp::Pos,
+            _ => return self.parse_power(),
+        };
+        let start = self.bump().span;
+        let operand = self.parse_unary()?;
+        let span = start.to(operand.span);
+        Ok(Expr {
+            kind: ExprKind::Unary {
+                op,
+                operand: Box::new(operand),
+            },
+            span,
+        })
+    }
+
+    /// `power := postfix ('**' unary)?`
+    fn parse_power(&mut self) -> PResult<Expr> {
+        let base = self.parse_postfix()?;
+        if self.eat(&Tok::StarStar).is_none() {
+            return Ok(base);
+        }
+        let exponent = self.parse_unary()?;
+        Ok(binary(BinaryOp::Pow, base, exponent))
+    }
+
+    /// `postfix := NAME '(' args ')' | atom`
+    fn parse_postfix(&mut self) -> PResult<Expr> {
+        let atom = self.parse_atom()?;
+        let expr = match (&atom.kind, &self.peek().tok) {
+            (ExprKind::Name(name), Tok::LParen) => self.parse_call(name.clone(), atom.span)?,
+            _ => atom,
+        };
+        if self.peek().tok == Tok::LParen {
+            let message = "only a function name can be called, found '(' after an expression";
+            return Err(SyntaxError::new(message, self.peek().span));
+        }
+        Ok(expr)
+    }
+
+    fn parse_atom(&mut self) -> PResult<Expr> {
+        let token = self.peek().clone();
+        let kind = match token.tok {
+            Tok::Int(v) => ExprKind::Literal(Literal::Int(v)),
+            Tok::Float(v) => ExprKind::Literal(Literal::Float(v)),
+            Tok::Str(s) => ExprKind::Literal(Literal::Str(s)),
+            Tok::Name(name) => match name.as_str() {
+                "True" => ExprKind::Literal(Literal::Bool(true)),
+                "False" => ExprKind::Literal(Literal::Bool(false)),
+                "None" => ExprKind::Literal(Literal::None),
+                _ => ExprKind::Name(name),
+            },
+            Tok::LParen => return self.parse_parenthesized(),
+            _ => return Err(self.expected("an expression")),
+        };
+        self.bump();
+        Ok(Expr {
+            kind,
+            span: token.span,
+        })
+    }
+
+    /// `()`, `(e)`, `(e,)`, `(e1, e2, ...)`.
+    fn parse_parenthesized(&mut self) -> PResult<Expr> {
+        let open = self.bump().span;
+        let mut items = Vec::new();
+        let mut trailing_comma = false;
+        loop {
+            if let Some(close) = self.eat(&Tok::RParen) {
+                let span = open.to(close);
+                if items.len() == 1 && !trailing_comma {
+                    let mut inner: Expr = items.pop().expect("one item");
+                    inner.span = span;
+                    return Ok(inner);
+                }
+                return Ok(Expr {
+                    kind: ExprKind::Tuple(items),
+                    span,
+                });
+            }
+            if self.at_statement_end() {
+                return Err(self.unclosed("the parenthesis", open));
+            }
+            items.push(self.parse_expr()?);
+            trailing_comma = self.eat(&Tok::Comma).is_some();
+            if !trailing_comma && self.peek().tok != Tok::RParen {
+                return Err(self.unclosed("the parenthesis", open));
+            }
+        }
+    }
+
+    /// Arguments of a call to `func`; the current token is its `(`.
+    fn parse_call(&mut self, func: String, func_span: Span) -> PResult<Expr> {
+        let open = self.bump().span;
+        let what = format!("the call to '{func}'");
+        let mut args = Vec::new();
+        let mut kwargs: Vec<Keyword> = Vec::new();
+        loop {
+            if let Some(close) = self.eat(&Tok::RParen) {
+                let span = func_span.to(close);
+                return Ok(Expr {
+                    kind: ExprKind::Call {
+                        func,
+                        func_span,
+                        args,
+                        kwargs,
+                    },
+                    span,
+                });
+            }
+            if self.at_statement_end() {
+                return Err(self.unclosed(&what, open));
+            }
+            if let (Tok::Name(name), Tok::Assign) = (&self.peek().tok, self.peek_tok_at(1)) {
+                let name = name.clone();
+                let name_span = self.bump().span;
+                self.bump();
+                if is_reserved(&name) {
+                    let message = format!("'{name}' cannot be used as a keyword argument name");
+                    return Err(SyntaxError::new(message, name_span));
+                }
+                if kwargs.iter().any(|k| k.name == name) {
+                    let message = format!("keyword argument '{name}' repeated in {what}");
+                    return Err(SyntaxError::new(message, name_span));
+                }
+                let value = self.parse_expr()?;
+                kwargs.push(Keyword {
+                    name,
+                    name_span,
+                    value,
+                });
+            } else {
+                let value = self.parse_expr()?;
+                if !kwargs.is_empty() {
+                    let message = format!("positional argument follows keyword argument in {what}");
+                    return Err(SyntaxError::new(message, value.span));
+                }
+                args.push(value);
+            }
+            if self.eat(&Tok::Comma).is_none() && self.peek().tok != Tok::RParen {
+                return Err(self.unclosed(&what, open));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compact S-expression rendering of an expression, for structural assertions.
+    fn sexp(e: &Expr) -> String {
+        let list = |items: &[Expr]| items.iter().map(sexp).collect::<Vec<_>>().join(" ");
+        match &e.kind {
+            ExprKind::Literal(Literal::Int(v)) => v.to_string(),
+            ExprKind::Literal(Literal::Float(v)) => format!("{v:?}"),
+            ExprKind::Literal(Literal::Bool(v)) => if *v { "True" } else { "False" }.into(),
+            ExprKind::Literal(Literal::Str(s)) => format!("{s:?}"),
+            ExprKind::Literal(Literal::None) => "None".into(),
+            ExprKind::Name(n) => n.clone(),
+            ExprKind::Tuple(items) => format!(
+                "(tuple{}{})",
+                if items.is_empty() { "" } else { " " },
+                list(items)
+            ),
+            ExprKind::Unary { op, operand } => format!("({op:?} {})", sexp(operand)),
+            ExprKind::Binary { op, lhs, rhs } => format!("({op:?} {} {})", sexp(lhs), sexp(rhs)),
+            ExprKind::Call {
+                func, args, kwargs, ..
+            } => {
+                let mut parts = vec![func.clone()];
+                parts.extend(args.iter().map(sexp));
+                parts.extend(
+                    kwargs
+                        .iter()
+                        .map(|k| format!("{}={}", k.name, sexp(&k.value))),
+                );
+                format!("(call {})", parts.join(" "))
+            }
+        }
+    }
+
+    fn p(src: &str) -> String {
+        let program = parse(src).unwrap_or_else(|e| panic!("{}", e.render(src)));
+        let mut out: Vec<String> = program
+            .bindings
+            .iter()
+            .map(|b| format!("{} = {}", b.name, sexp(&b.value)))
+            .collect();
+        out.push(sexp(&program.result));
+        out.join("; ")
+    }
+
+    fn err(src: &str) -> String {
+        match parse(src) {
+            Ok(prog) => panic!("expected an error for {src:?}, got {prog:?}"),
+            Err(e) => e.message,
+        }
+    }
+
+    #[test]
+    fn examples() {
+        assert_eq!(
+            p("mean(a*a + b*b, axis=0)"),
+            "(call mean (Add (Mul a a) (Mul b b)) axis=0)"
+        );
+        assert_eq!(
+            p("sum(sin(a)*b + 1, axis=1)"),
+            "(call sum (Add (Mul (call sin a) b) 1) axis=1)"
+        );
+        assert_eq!(
+            p("rechunk(a, (10000, 200))"),
+            "(call rechunk a (tuple 10000 200))"
+        );
+        assert_eq!(
+            p("random((20000, 20000), chunks=(2000, 2000), seed=1)"),
+            "(call random (tuple 20000 20000) chunks=(tuple 2000 2000) seed=1)"
+        );
+        assert_eq!(
+            p("where(a > 0.5, a, -a) ** 2"),
+            "(Pow (call where (Gt a 0.5) a (Neg a)) 2)"
+        );
+        assert_eq!(p("astype(a, \"float32\")"), "(call astype a \"float32\")");
+        assert_eq!(p("astype(a, float32)"), "(call astype a float32)");
+        assert_eq!(p("sum(a, axis=(0, 1))"), "(call sum a axis=(tuple 0 1))");
+        assert_eq!(p("mean(a, axis=None)"), "(call mean a axis=None)");
+        assert_eq!(
+            p("(mean(a, axis=0), max(a))"),
+            "(tuple (call mean a axis=0) (call max a))"
+        );
+        assert_eq!(
+            p("x = a * 2; y = x + 1; (sum(y), y)"),
+            "x = (Mul a 2); y = (Add x 1); (tuple (call sum y) y)"
+        );
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(p("a + b * c"), "(Add a (Mul b c))");
+        assert_eq!(p("a - b - c"), "(Sub (Sub a b) c)");
+        assert_eq!(p("a / b * c"), "(Mul (Div a b) c)");
+        assert_eq!(p("-a**2"), "(Neg (Pow a 2))");
+        assert_eq!(p("a**-b"), "(Pow a (Neg b))");
+        assert_eq!(p("a**b**c"), "(Pow a (Pow b c))");
+        assert_eq!(p("- + -a"), "(Neg (Pos (Neg a)))");
+        assert_eq!(p("2 * -a ** 2"), "(Mul 2 (Neg (Pow a 2)))");
+        assert_eq!(p("a + 1 <= b * 2"), "(Le (Add a 1) (Mul b 2))");
+        assert_eq!(p("(a < b) == c"), "(Eq (Lt a b) c)");
+        assert_eq!(p("a != b"), "(Ne a b)");
+        assert_eq!(p("a >= b"), "(Ge a b)");
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(p("1_000"), "1000");
+        assert_eq!(
+            p("(.5, 1e-3, 2., 1.5, 1E+2, 1_0.2_5)"),
+            "(tuple 0.5 0.001 2.0 1.5 100.0 10.25)"
+        );
+        assert_eq!(p("('x', \"a\\\"b\\\\\")"), "(tuple \"x\" \"a\\\"b\\\\\")");
+        assert_eq!(p("(True, False, None)"), "(tuple True False None)");
+        assert_eq!(p("9223372036854775807"), "9223372036854775807");
+    }
+
+    #[test]
+    fn tuples_and_grouping() {
+        assert_eq!(p("()"), "(tuple)");
+        assert_eq!(p("(a,)"), "(tuple a)");
+        assert_eq!(p("(a)"), "a");
+        assert_eq!(p("(a, b,)"), "(tuple a b)");
+        assert_eq!(p("a, b"), "(tuple a b)");
+        assert_eq!(p("f()"), "(call f)");
+        assert_eq!(p("f(a, k=1,)"), "(call f a k=1)");
+    }
+
+    #[test]
+    fn bindings_newlines_and_comments() {
+        let src = "# setup\nx = a * 2   # double\n\ny = mean(\n  x,\n  axis=0,\n)\n(sum(y), y)\n";
+        assert_eq!(
+            p(src),
+            "x = (Mul a 2); y = (call mean x axis=0); (tuple (call sum y) y)"
+        );
+        assert_eq!(p(";;x = 1;\n;x"), "x = 1; x");
+        assert_eq!(p("a == b"), "(Eq a b)");
+    }
+
+    #[test]
+    fn spans() {
+        let prog = parse("mean(a, axis=0) + -b").unwrap();
+        assert_eq!(prog.result.span, Span::new(0, 20));
+        let ExprKind::Binary { lhs, rhs, .. } = &prog.result.kind else {
+            panic!()
+        };
+        assert_eq!(rhs.span, Span::new(18, 20));
+        let ExprKind::Call {
+            func_span,
+            args,
+            kwargs,
+            ..
+        } = &lhs.kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (lhs.span, *func_span, args[0].span),
+            (Span::new(0, 15), Span::new(0, 4), Span::new(5, 6))
+        );
+        assert_eq!(
+            (kwargs[0].name_span, kwargs[0].value.span),
+            (Span::new(8, 12), Span::new(13, 14))
+        );
+        let prog = parse("x = (a + 1)\nx").unwrap();
+        assert_eq!(
+            (prog.bindings[0].name_span, prog.bindings[0].value.span),
+            (Span::new(0, 1), Span::new(4, 11))
+        );
+        assert_eq!(prog.result.span, Span::new(12, 13));
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            err("mean(a*a + b*b, axis=0"),
+            "expected ')' to close the call to 'mean' opened at column 5, found end of input"
+        );
+        assert_eq!(
+            err("mean(a b)"),
+            "expected ',' or ')' to close the call to 'mean' opened at column 5, found name 'b'"
+        );
+        assert_eq!(
+            err("x = 1\ny = (a,\n b"),
+            "expected ')' to close the parenthesis opened at line 2, column 5, found end of input"
+        );
+        assert_eq!(err("a $ b"), "unexpected character '$'");
+        assert_eq!(err("é+1"), "unexpected character 'é'");
+        assert_eq!(err("*a"), "expected an expression, found '*'");
+        assert_eq!(err("a +"), "expected an expression, found end of input");
+        assert_eq!(err(""), "expected an expression, found end of input");
+        assert_eq!(
+            err("99999999999999999999"),
+            "integer literal 99999999999999999999 is too large"
+        );
+        assert!(err("a < b < c").starts_with("chained comparisons are not supported"));
+        assert_eq!(
+            err("f(axis=0, a)"),
+            "positional argument follows keyword argument in the call to 'f'"
+        );
+        assert_eq!(
+            err("f(k=1, k=2)"),
+            "keyword argument 'k' repeated in the call to 'f'"
+        );
+        assert_eq!(
+            err("1e"),
+            "invalid number literal '1e': expected digits after the exponent"
+        );
+        assert_eq!(
+            err("1__0"),
+            "invalid number literal '1__0': underscores must separate digits"
+        );
+        assert_eq!(err("12abc"), "invalid number literal '12abc'");
+        assert!(err("'abc").starts_with("unterminated string literal"));
+        assert_eq!(
+            err("x = 1"),
+            "expected a result expression after the bindings, found end of input"
+        );
+        assert_eq!(err("True = 1\nx"), "cannot assign to 'True'");
+        assert_eq!(
+            err("x = 1 2"),
+            "expected ';' or a new line after the binding of 'x', found number 2"
+        );
+        assert_eq!(err("a; x = 1"), "expected end of input after the result expression (bindings must come first), found name 'x'");
+        assert_eq!(
+            err("a )"),
+            "expected an operator or end of input, found ')'"
+        );
+        assert_eq!(
+            err("f(a)(b)"),
+            "only a function name can be called, found '(' after an expression"
+        );
+        assert!(err(&"(".repeat(5000)).starts_with("expression is nested too deeply"));
+        assert!(err(&"-".repeat(5000)).starts_with("expression is nested too deeply"));
+    }
+
+    #[test]
+    fn deep_nesting_below_limit_is_ok() {
+        let n = MAX_DEPTH - 1;
+        let src = format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(p(&src), "a");
+        let src = format!("{}a{}", "f(".repeat(n), ")".repeat(n));
+        assert!(parse(&src).is_ok());
+    }
+
+    #[test]
+    fn render() {
+        let src = "x = 1\ny = mean(a, $)";
+        let e = parse(src).unwrap_err();
+        assert_eq!(e.render(src), "error at line 2, column 13: unexpected character '$'\n  y = mean(a, $)\n              ^");
+        let src = "mean(a";
+        assert_eq!(
+            parse(src).unwrap_err().render(src),
+            "error at line 1, column 7: expected ')' to close the call to 'mean' opened at column 5, found end of input\n  mean(a\n        ^"
+        );
+        let e = SyntaxError::new("bad", Span::new(3, 9));
+        assert_eq!(
+            e.render("é = foo(1)"),
+            "error at line 1, column 3: bad\n  é = foo(1)\n    ^^^^^^"
+        );
+        assert_eq!(e.to_string(), "bad");
+        // Out-of-range and mid-character spans are clamped rather than panicking.
+        assert!(SyntaxError::new("x", Span::new(99, 3))
+            .render("é")
+            .contains('^'));
+        assert!(SyntaxError::new("x", Span::new(1, 2))
+            .render("é\r\n")
+            .contains('^'));
+    }
+
+    #[test]
+    fn never_panics() {
+        let examples = [
+            "mean(a*a + b*b, axis=0)",
+            "sum(sin(a)*b + 1, axis=1)",
+            "rechunk(a, (10000, 200))",
+            "random((20000, 20000), chunks=(2000, 2000), seed=1)",
+            "where(a > 0.5, a, -a) ** 2",
+            "astype(a, \"float32\")",
+            "sum(a, axis=(0, 1)) # c",
+            "x = a * 2; y = x + 1\n(sum(y), y)",
+            "'a\\\"b\\\\c' .5e+3 1_0 é",
+        ];
+        let mut inputs: Vec<String> = [
+            "(((", "a+", "1e", "'abc", "é+1", "\\", "\"\\", "1.", ".", "1e+", "_1", "1_", ")))",
+            "a=", "=", "f(a=", ",", "(,)", "a**", "\r\n", "\t#", "!", "!=", "\u{0}", "a\n=\n1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for ex in examples {
+            inputs.extend(ex.char_indices().map(|(i, _)| ex[..i].to_string()));
+            inputs.extend(ex.char_indices().map(|(i, _)| ex[i..].to_string()));
+        }
+        let alphabet: Vec<char> = "ab_1.e5()[],;=<>!*+-/ \n#'\"\\éxTN".chars().collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..5000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (state >> 59) as usize;
+            let s: String = (0..len)
+                .map(|k| {
+                    let r = state.rotate_left(7 * k as u32 + 3);
+                    alphabet[(r % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            inputs.push(s);
+        }
+        for src in &inputs {
+            if let Err(e) = parse(src) {
+                assert!(!e.message.is_empty());
+                let _ = e.render(src);
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! # cubed
+//!
+//! Bounded-memory array processing on Zarr: a numpy / Array-API style lazy
+//! [`Array`], a planner that fuses operations and projects each task's memory
+//! before launch, and a scheduler that runs the plan's tasks on a [`Runner`]
+//! (in-process by default).
+//!
+//! ```no_run
+//! # async fn demo() -> cubed::Result<()> {
+//! use cubed::{Spec, DType};
+//! let spec = Spec::new("/tmp/cubed-work").with_allowed_mem(2_000_000_000);
+//! let a = cubed::random(&spec, &[10_000, 10_000], &[1000, 1000], 1, DType::Float64)?;
+//! let b = cubed::random(&spec, &[10_000, 10_000], &[1000, 1000], 2, DType::Float64)?;
+//! let aa = cubed::multiply(&a, &a)?;
+//! let bb = cubed::multiply(&b, &b)?;
+//! let m = cubed::mean(&cubed::add(&aa, &bb)?, Some(&[0]), None)?;
+//! let summary = cubed::compute(&[cubed::Output { array: m, url: Some("/tmp/qm.zarr".into()) }]).await?;
+//! cubed::print_summary(&summary);
+//! # Ok(()) }
+//! ```
+
+pub mod array;
+pub mod creation;
+pub mod elementwise;
+pub mod error;
+pub mod expr;
+pub mod memory_model;
+pub mod planner;
+pub mod progress;
+pub mod rechunk;
+pub mod reduction;
+pub mod runner;
+pub mod scheduler;
+pub mod size;
+pub mod summary;
+
+use std::sync::Arc;
+
+pub use array::Array;
+pub use creation::{arange, asarray, from_zarr, full, ones, random, scalar, zeros};
+pub use cubed_task::plan::{Codec, Plan, Spec};
+pub use cubed_task::DType;
+pub use elementwise::{
+    abs, add, astype, cos, divide, equal, exp, greater, greater_equal, less, less_equal, log, logical_not, multiply,
+    negative, not_equal, pow, sin, sqrt, subtract, where_,
+};
+pub use error::{CubedError, Result};
+pub use planner::{build_plan, check_memory, BuiltPlan, Output, PlanOptions};
+pub use reduction::{max, mean, min, sum};
+pub use runner::{LocalRunner, Runner};
+pub use scheduler::{execute, ComputeOptions, RunSummary};
+pub use summary::print_summary;
+
+use array::LogicalOp;
+
+/// Changes the chunking of `a` (bounded memory: through intermediates when needed).
+pub fn rechunk(a: &Array, chunks: &[u64]) -> Result<Array> {
+    rechunk_array(a, chunks)
+}
+
+pub(crate) fn rechunk_array(a: &Array, chunks: &[u64]) -> Result<Array> {
+    if chunks.len() != a.ndim() {
+        return Err(CubedError::Invalid(format!(
+            "rechunk: chunks {chunks:?} have {} dimensions but the array has {} (shape {:?})",
+            chunks.len(),
+            a.ndim(),
+            a.shape()
+        )));
+    }
+    if chunks.contains(&0) {
+        return Err(CubedError::Invalid(format!("rechunk: chunk lengths must be positive, got {chunks:?}")));
+    }
+    let clipped: Vec<u64> = chunks.iter().zip(a.shape()).map(|(&c, &s)| c.min(s).max(1)).collect();
+    if clipped == a.chunks() {
+        return Ok(a.clone());
+    }
+    let op = match &a.node.op {
+        // Generated data can be produced in any chunking directly.
+        LogicalOp::Create { leaf, name } => LogicalOp::Create { leaf: leaf.clone(), name },
+        _ => LogicalOp::Rechunk { arg: a.clone() },
+    };
+    Ok(Array::new(a.spec_arc(), a.shape().to_vec(), clipped, a.dtype(), op))
+}
+
+/// Plans and runs `outputs` on the local runner with default options.
+pub async fn compute(outputs: &[Output]) -> Result<RunSummary> {
+    let built = build_plan(outputs, &PlanOptions::default())?;
+    let runner = Arc::new(LocalRunner::for_machine(built.plan.spec.allowed_mem));
+    execute(built.plan, runner, &ComputeOptions::default()).await
+}

@@ -1,0 +1,106 @@
+//! Projected memory per task, computed before anything runs.
+//!
+//! Start from Cubed's model — reserved + inputs × (1 + read copies) +
+//! temporaries + output × (1 + write copies) — but follow what a task of this
+//! stack really does: a kernel is evaluated node by node, so the peak is the
+//! largest set of chunk-sized buffers alive at once; reading a chunk holds its
+//! encoded bytes and decoded bytes next to the typed array; writing holds the
+//! typed array, its bytes and the encoded bytes. The copy factors were measured
+//! (see `tests/memory.rs` and BENCHMARKS.md).
+
+use cubed_task::kernel::Node;
+use cubed_task::plan::{ArrayMeta, OpKind, Plan};
+use cubed_task::DType;
+
+/// Extra chunk-sized buffers alive while one chunk is read (encoded bytes, decoded bytes).
+pub const READ_COPIES: u64 = 2;
+/// Extra chunk-sized buffers alive while one chunk is written (raw bytes, encoded bytes).
+pub const WRITE_COPIES: u64 = 2;
+
+/// (peak, resident) bytes of evaluating a kernel node over a block of `block` elements per axis.
+fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> (u64, u64) {
+    let leaf_elems = |shape: &[u64]| -> u64 {
+        let skip = block.len() - shape.len();
+        shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).product()
+    };
+    let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
+    let out_elems = |n: &Node| -> u64 { block.iter().product::<u64>().max(1).min(leaf_elems_of(n, block, inputs)) };
+    let bytes = |n: &Node| out_elems(n) * n.dtype(&dtypes).itemsize();
+    match node {
+        Node::Input { input } => {
+            let m = inputs[*input];
+            let resident = leaf_elems(&m.shape) * m.dtype.itemsize();
+            // A region spanning several chunks also holds one decoded source chunk.
+            (resident * (1 + READ_COPIES) + m.chunk_bytes().min(resident), resident)
+        }
+        Node::Full { .. } | Node::Arange { .. } => (bytes(node), bytes(node)),
+        Node::Random { .. } => {
+            let b = bytes(node);
+            // f64 values, then the typed array (and a slice when the block is partial).
+            (out_elems(node) * 8 * 2 + b, b)
+        }
+        Node::Literal { values, .. } => ((values.len() as u64) * 8 * 2 + bytes(node), bytes(node)),
+        Node::Cast { arg, .. } => {
+            let (p, r) = kernel_cost(arg, block, inputs);
+            (p.max(r + bytes(node)), bytes(node))
+        }
+        Node::Unary { arg, .. } => kernel_cost(arg, block, inputs),
+        Node::Binary { lhs, rhs, .. } => {
+            let (pl, rl) = kernel_cost(lhs, block, inputs);
+            let (pr, rr) = kernel_cost(rhs, block, inputs);
+            // Operands are cast to the compute type, then one of them is reused or a result allocated.
+            let casts = bytes(lhs.as_ref()).max(bytes(rhs.as_ref()));
+            (pl.max(rl + pr).max(rl + rr + casts + bytes(node)), bytes(node))
+        }
+        Node::Where { cond, x, y } => {
+            let (pc, rc) = kernel_cost(cond, block, inputs);
+            let (px, rx) = kernel_cost(x, block, inputs);
+            let (py, ry) = kernel_cost(y, block, inputs);
+            (pc.max(rc + px).max(rc + rx + py).max(rc + rx + ry + bytes(node)), bytes(node))
+        }
+    }
+}
+
+/// Elements of the broadcast region a node produces for a block.
+fn leaf_elems_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> u64 {
+    let elems = |shape: &[u64]| -> u64 {
+        let skip = block.len().saturating_sub(shape.len());
+        shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).product()
+    };
+    match node {
+        Node::Input { input } => elems(&inputs[*input].shape),
+        Node::Full { shape, .. } | Node::Random { shape, .. } | Node::Literal { shape, .. } => elems(shape),
+        Node::Arange { len, .. } => elems(&[*len]),
+        Node::Cast { arg, .. } | Node::Unary { arg, .. } => leaf_elems_of(arg, block, inputs),
+        Node::Binary { lhs, rhs, .. } => leaf_elems_of(lhs, block, inputs).max(leaf_elems_of(rhs, block, inputs)),
+        Node::Where { cond, x, y } => leaf_elems_of(cond, block, inputs).max(leaf_elems_of(x, block, inputs)).max(leaf_elems_of(y, block, inputs)),
+    }
+}
+
+/// Projected peak bytes of one task of an op (including `reserved_mem`).
+pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize) -> u64 {
+    let ins: Vec<&ArrayMeta> = inputs.iter().map(|&i| &plan.arrays[i]).collect();
+    let out = &plan.arrays[output];
+    let out_chunk = out.chunk_bytes();
+    let write = out_chunk * (1 + WRITE_COPIES);
+    let task = match kind {
+        OpKind::Blockwise { kernel } => {
+            let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins);
+            peak.max(resident + write)
+        }
+        OpKind::Reduce { kernel, domain_chunks, axes, acc_dtype, .. } => {
+            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins);
+            let block_elems: u64 = domain_chunks.iter().product();
+            let cast = block_elems * acc_dtype.itemsize();
+            let partial: u64 = domain_chunks.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &c)| c).product::<u64>() * acc_dtype.itemsize();
+            // acc + one partial alive while the next block is evaluated and reduced.
+            (peak.max(resident + cast + partial)) + 2 * partial + write
+        }
+        OpKind::Copy { region } => {
+            let src = ins[0];
+            let region_bytes = region.iter().zip(&out.shape).map(|(&r, &s)| r.min(s)).product::<u64>() * out.dtype.itemsize();
+            region_bytes + src.chunk_bytes() * (1 + READ_COPIES) + write
+        }
+    };
+    plan.spec.reserved_mem + task
+}

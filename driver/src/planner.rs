@@ -1,0 +1,447 @@
+//! Turning a graph of lazy arrays into a [`Plan`]: fusion, reduction rounds,
+//! rechunk stages, array placement, projected memory.
+//!
+//! Fusion follows Cubed's rules: an elementwise (or creation) node is inlined
+//! into its consumer's kernel when it has a single consumer and is not a
+//! requested output, as long as the fused kernel reads at most
+//! [`PlanOptions::max_fused_sources`] arrays and its projected memory stays
+//! within `allowed_mem`. Otherwise it is written to the work dir.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use cubed_task::kernel::{Node, ReduceFunc};
+use cubed_task::plan::{ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, PLAN_VERSION};
+use cubed_task::DType;
+
+use crate::array::{Array, LogicalOp};
+use crate::error::{CubedError, Result};
+use crate::memory_model::projected_mem;
+use crate::rechunk::plan_rechunk;
+
+/// A requested result: an array and where to write it (`None`: a scratch array in the work dir).
+#[derive(Clone)]
+pub struct Output {
+    /// The array.
+    pub array: Array,
+    /// Destination URL or path.
+    pub url: Option<String>,
+}
+
+/// Planning knobs.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Codec of requested outputs.
+    pub output_codec: Codec,
+    /// Codec of intermediates.
+    pub intermediate_codec: Codec,
+    /// Fuse elementwise chains into their consumers.
+    pub fuse: bool,
+    /// Most source arrays one fused kernel may read (Cubed: 4).
+    pub max_fused_sources: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { output_codec: Codec::OUTPUT_DEFAULT, intermediate_codec: Codec::INTERMEDIATE_DEFAULT, fuse: true, max_fused_sources: 4 }
+    }
+}
+
+/// A plan and the array ids of the requested outputs, in request order.
+pub struct BuiltPlan {
+    /// The plan.
+    pub plan: Plan,
+    /// Output array ids.
+    pub outputs: Vec<ArrayId>,
+}
+
+struct Graph {
+    nodes: BTreeMap<u64, Array>,
+    consumers: HashMap<u64, Vec<u64>>,
+}
+
+fn args_of(a: &Array) -> Vec<Array> {
+    match &a.node.op {
+        LogicalOp::Stored { .. } | LogicalOp::Create { .. } => vec![],
+        LogicalOp::Map { args, .. } => args.clone(),
+        LogicalOp::Reduce { arg, .. } | LogicalOp::Rechunk { arg } => vec![arg.clone()],
+    }
+}
+
+impl Graph {
+    fn collect(outputs: &[Output]) -> Graph {
+        let mut nodes = BTreeMap::new();
+        let mut consumers: HashMap<u64, Vec<u64>> = HashMap::new();
+        let mut stack: Vec<Array> = outputs.iter().map(|o| o.array.clone()).collect();
+        while let Some(a) = stack.pop() {
+            if nodes.contains_key(&a.node.id) {
+                continue;
+            }
+            for arg in args_of(&a) {
+                consumers.entry(arg.node.id).or_default().push(a.node.id);
+                stack.push(arg);
+            }
+            nodes.insert(a.node.id, a);
+        }
+        Graph { nodes, consumers }
+    }
+}
+
+struct Planner<'a> {
+    graph: Graph,
+    opts: &'a PlanOptions,
+    spec: Spec,
+    /// Nodes written to storage (or already stored).
+    stored: HashSet<u64>,
+    outputs: HashMap<u64, Option<String>>,
+    plan: Plan,
+    array_of: HashMap<u64, ArrayId>,
+}
+
+/// Plans the computation of `outputs`.
+pub fn build_plan(outputs: &[Output], opts: &PlanOptions) -> Result<BuiltPlan> {
+    let first = outputs.first().ok_or_else(|| CubedError::Invalid("nothing to compute: no outputs requested".into()))?;
+    let spec = first.array.spec().clone();
+    let mut out_map: HashMap<u64, Option<String>> = HashMap::new();
+    for o in outputs {
+        if let Some(prev) = out_map.insert(o.array.node.id, o.url.clone()) {
+            if prev != o.url {
+                return Err(CubedError::Invalid("the same array is requested twice with different outputs; compute it once and copy".into()));
+            }
+        }
+    }
+    let mut seen_urls = HashSet::new();
+    for url in outputs.iter().filter_map(|o| o.url.as_ref()) {
+        if !seen_urls.insert(url) {
+            return Err(CubedError::Invalid(format!("output '{url}' is requested twice")));
+        }
+    }
+    let graph = Graph::collect(outputs);
+    let plan = Plan { version: PLAN_VERSION, spec: spec.clone(), arrays: vec![], ops: vec![] };
+    let mut p = Planner { graph, opts, spec, stored: HashSet::new(), outputs: out_map, plan, array_of: HashMap::new() };
+    p.decide_storage();
+    let ids: Vec<u64> = p.graph.nodes.keys().copied().collect();
+    for id in ids {
+        if p.stored.contains(&id) {
+            p.emit(id)?;
+        }
+    }
+    let outputs = outputs.iter().map(|o| p.array_of[&o.array.node.id]).collect();
+    p.plan.validate()?;
+    Ok(BuiltPlan { plan: p.plan, outputs })
+}
+
+impl Planner<'_> {
+    fn node(&self, id: u64) -> &Array {
+        &self.graph.nodes[&id]
+    }
+
+    /// Initial storage decisions, then splits fused kernels that break the guards.
+    fn decide_storage(&mut self) {
+        for (&id, a) in &self.graph.nodes {
+            let consumers = self.graph.consumers.get(&id).map_or(0, Vec::len);
+            let consumed_by_rechunk = self.graph.consumers.get(&id).is_some_and(|c| {
+                c.iter().any(|cid| matches!(self.graph.nodes[cid].node.op, LogicalOp::Rechunk { .. }))
+            });
+            let store = match &a.node.op {
+                LogicalOp::Stored { .. } | LogicalOp::Reduce { .. } | LogicalOp::Rechunk { .. } => true,
+                LogicalOp::Create { .. } => consumed_by_rechunk,
+                LogicalOp::Map { .. } => !self.opts.fuse || consumers > 1 || consumed_by_rechunk,
+            };
+            if store || self.outputs.contains_key(&id) {
+                self.stored.insert(id);
+            }
+        }
+        // Guards: split until every fused kernel reads few enough arrays and fits in memory.
+        loop {
+            let mut changed = false;
+            let roots: Vec<u64> = self.graph.nodes.keys().copied().filter(|id| self.stored.contains(id)).collect();
+            for id in roots {
+                let kernel_root = match &self.node(id).node.op {
+                    LogicalOp::Map { .. } | LogicalOp::Create { .. } => Some(id),
+                    LogicalOp::Reduce { arg, .. } if !self.stored.contains(&arg.node.id) => Some(arg.node.id),
+                    _ => None,
+                };
+                let Some(root) = kernel_root else { continue };
+                let (sources, inlined) = self.fused_sources(root);
+                let over_mem = sources.len() <= self.opts.max_fused_sources && self.fused_over_budget(id, root);
+                if (sources.len() > self.opts.max_fused_sources || over_mem) && !inlined.is_empty() {
+                    // Store the inlined node that reads the most arrays.
+                    let worst = *inlined.iter().max_by_key(|&&n| (self.fused_sources(n).0.len(), n)).expect("non-empty");
+                    self.stored.insert(worst);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Stored nodes read by the kernel rooted at `root`, and the Map nodes inlined into it.
+    fn fused_sources(&self, root: u64) -> (Vec<u64>, Vec<u64>) {
+        let mut sources = Vec::new();
+        let mut inlined = Vec::new();
+        let mut stack: Vec<u64> = args_of(self.node(root)).iter().map(|a| a.node.id).collect();
+        while let Some(id) = stack.pop() {
+            if self.stored.contains(&id) {
+                if !sources.contains(&id) {
+                    sources.push(id);
+                }
+            } else {
+                if matches!(self.node(id).node.op, LogicalOp::Map { .. }) {
+                    inlined.push(id);
+                }
+                stack.extend(args_of(self.node(id)).iter().map(|a| a.node.id));
+            }
+        }
+        (sources, inlined)
+    }
+
+    /// Whether the op for stored node `id` with kernel rooted at `root` would exceed `allowed_mem`.
+    fn fused_over_budget(&self, id: u64, root: u64) -> bool {
+        let (sources, _) = self.fused_sources(root);
+        let mut scratch = Plan { version: PLAN_VERSION, spec: self.spec.clone(), arrays: vec![], ops: vec![] };
+        let mut index = HashMap::new();
+        for &s in &sources {
+            let a = self.node(s);
+            index.insert(s, scratch.arrays.len());
+            scratch.arrays.push(meta("src", Location::Intermediate, a.shape(), a.chunks(), a.dtype(), None));
+        }
+        let kernel = self.kernel(root, &index);
+        let inputs: Vec<ArrayId> = sources.iter().map(|s| index[s]).collect();
+        let a = self.node(id);
+        let kind = match &a.node.op {
+            LogicalOp::Reduce { func, mean, axes, .. } => {
+                let arg = self.node(root);
+                OpKind::Reduce {
+                    kernel,
+                    domain_shape: arg.shape().to_vec(),
+                    domain_chunks: arg.chunks().to_vec(),
+                    func: *func,
+                    axes: axes.clone(),
+                    split_every: 2,
+                    acc_dtype: acc_dtype(*func, *mean, arg.dtype()),
+                    divide_by: None,
+                    squeeze: false,
+                }
+            }
+            _ => OpKind::Blockwise { kernel },
+        };
+        let out = scratch.arrays.len();
+        scratch.arrays.push(meta("out", Location::Intermediate, a.shape(), a.chunks(), a.dtype(), Some(Codec::None)));
+        projected_mem(&scratch, &kind, &inputs, out) > self.spec.allowed_mem
+    }
+
+    /// The kernel computing node `id` from stored sources (`index`: node id → input number).
+    fn kernel(&self, id: u64, index: &HashMap<u64, usize>) -> Node {
+        let a = self.node(id);
+        match &a.node.op {
+            LogicalOp::Create { leaf, .. } => leaf.clone(),
+            LogicalOp::Map { kind, args } => {
+                let nodes = args.iter().map(|arg| self.leaf_or_kernel(arg.node.id, index)).collect();
+                kind.apply(nodes)
+            }
+            _ => Node::Input { input: index[&id] },
+        }
+    }
+
+    fn leaf_or_kernel(&self, id: u64, index: &HashMap<u64, usize>) -> Node {
+        if self.stored.contains(&id) {
+            Node::Input { input: index[&id] }
+        } else {
+            self.kernel(id, index)
+        }
+    }
+
+    /// Names of the logical operations a kernel rooted at `root` performs.
+    fn fused_names(&self, root: u64) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            let a = self.node(id);
+            match &a.node.op {
+                LogicalOp::Map { kind, args } => {
+                    names.push(kind.name().to_string());
+                    stack.extend(args.iter().map(|x| x.node.id).filter(|i| !self.stored.contains(i)));
+                }
+                LogicalOp::Create { name, .. } if *name != "scalar" => names.push((*name).to_string()),
+                _ => {}
+            }
+        }
+        names.reverse();
+        names
+    }
+
+    /// Adds the array for node `id` at its final place (output URL or scratch).
+    fn add_array(&mut self, id: u64, shape: &[u64], chunks: &[u64], dtype: DType) -> ArrayId {
+        let (location, codec, name) = match self.outputs.get(&id).cloned().flatten() {
+            Some(url) => (Location::Url { url }, self.opts.output_codec, format!("out-{id:03}")),
+            None => (Location::Intermediate, self.opts.intermediate_codec, format!("arr-{id:03}")),
+        };
+        self.push_array(meta(&name, location, shape, chunks, dtype, Some(codec)))
+    }
+
+    fn push_array(&mut self, m: ArrayMeta) -> ArrayId {
+        self.plan.arrays.push(m);
+        self.plan.arrays.len() - 1
+    }
+
+    fn push_op(&mut self, kind: OpKind, inputs: Vec<ArrayId>, output: ArrayId, fused: Vec<String>) {
+        let out = &self.plan.arrays[output];
+        let num_tasks = match &kind {
+            OpKind::Copy { region } => cubed_task::plan::grid_shape(&out.shape, region).iter().product(),
+            _ => out.num_chunks(),
+        };
+        let bytes_written = out.nbytes();
+        let bytes_read = match &kind {
+            OpKind::Reduce { domain_shape, .. } => {
+                let elems: u64 = domain_shape.iter().product();
+                inputs.iter().map(|&i| elems.min(self.plan.arrays[i].shape.iter().product()) * self.plan.arrays[i].dtype.itemsize()).sum()
+            }
+            _ => inputs.iter().map(|&i| self.plan.arrays[i].nbytes()).sum(),
+        };
+        let projected = projected_mem(&self.plan, &kind, &inputs, output);
+        let id = format!("op-{:03}", self.plan.ops.len() + 1);
+        self.plan.ops.push(Op { id, kind, inputs, output, num_tasks, projected_mem: projected, fused, bytes_read, bytes_written });
+    }
+
+    fn emit(&mut self, id: u64) -> Result<()> {
+        let a = self.node(id).clone();
+        match &a.node.op {
+            LogicalOp::Stored { url } => {
+                let input = self.push_array(meta(&format!("in-{id:03}"), Location::Url { url: url.clone() }, a.shape(), a.chunks(), a.dtype(), None));
+                if self.outputs.contains_key(&id) {
+                    // Requested as an output: copy it.
+                    let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
+                    self.push_op(OpKind::Blockwise { kernel: Node::Input { input: 0 } }, vec![input], out, vec!["copy".into()]);
+                    self.array_of.insert(id, out);
+                } else {
+                    self.array_of.insert(id, input);
+                }
+            }
+            LogicalOp::Create { .. } | LogicalOp::Map { .. } => {
+                let (sources, _) = self.fused_sources(id);
+                let index: HashMap<u64, usize> = sources.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+                let kernel = self.kernel(id, &index);
+                let inputs = sources.iter().map(|s| self.array_of[s]).collect();
+                let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
+                let names = self.fused_names(id);
+                self.push_op(OpKind::Blockwise { kernel }, inputs, out, names);
+                self.array_of.insert(id, out);
+            }
+            LogicalOp::Reduce { func, mean, axes, split_every, arg } => self.emit_reduce(&a, *func, *mean, axes, *split_every, arg)?,
+            LogicalOp::Rechunk { arg } => {
+                let src = self.array_of[&arg.node.id];
+                let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem);
+                let max_mem = budget / 5;
+                let stages = plan_rechunk(a.shape(), arg.chunks(), a.chunks(), a.dtype().itemsize(), max_mem, max_mem / 20);
+                let mut input = src;
+                for (i, stage) in stages.iter().enumerate() {
+                    let out = if i + 1 == stages.len() {
+                        self.add_array(id, a.shape(), &stage.chunks, a.dtype())
+                    } else {
+                        let m = meta(&format!("arr-{id:03}-stage{}", i + 1), Location::Intermediate, a.shape(), &stage.chunks, a.dtype(), Some(self.opts.intermediate_codec));
+                        self.push_array(m)
+                    };
+                    self.push_op(OpKind::Copy { region: stage.region.clone() }, vec![input], out, vec!["rechunk".into()]);
+                    input = out;
+                }
+                self.array_of.insert(id, input);
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_reduce(&mut self, a: &Array, func: ReduceFunc, mean: bool, axes: &[usize], split_every: u64, arg: &Array) -> Result<()> {
+        let id = a.node.id;
+        let (mut kernel, mut inputs, mut fused) = if self.stored.contains(&arg.node.id) {
+            (Node::Input { input: 0 }, vec![self.array_of[&arg.node.id]], vec![])
+        } else {
+            let (sources, _) = self.fused_sources(arg.node.id);
+            let index: HashMap<u64, usize> = sources.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+            let k = self.kernel(arg.node.id, &index);
+            (k, sources.iter().map(|s| self.array_of[s]).collect(), self.fused_names(arg.node.id))
+        };
+        fused.push(if mean { "mean".into() } else { format!("{func:?}").to_lowercase() });
+        let acc = acc_dtype(func, mean, arg.dtype());
+        let mut domain_shape = arg.shape().to_vec();
+        let mut domain_chunks = arg.chunks().to_vec();
+        let count: u64 = axes.iter().map(|&k| arg.shape()[k]).product();
+        for round in 1.. {
+            let grid = cubed_task::plan::grid_shape(&domain_shape, &domain_chunks);
+            let last = axes.iter().all(|&k| grid[k].div_ceil(split_every) <= 1);
+            let keep_shape: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { grid[k].div_ceil(split_every) } else { domain_shape[k] }).collect();
+            let keep_chunks: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { 1 } else { domain_chunks[k] }).collect();
+            let kind = OpKind::Reduce {
+                kernel: kernel.clone(),
+                domain_shape: domain_shape.clone(),
+                domain_chunks: domain_chunks.clone(),
+                func,
+                axes: axes.to_vec(),
+                split_every,
+                acc_dtype: acc,
+                divide_by: (last && mean).then_some(count as f64),
+                squeeze: last,
+            };
+            if last {
+                let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
+                self.push_op(kind, inputs, out, fused);
+                self.array_of.insert(id, out);
+                return Ok(());
+            }
+            let m = meta(&format!("arr-{id:03}-round{round}"), Location::Intermediate, &keep_shape, &keep_chunks, acc, Some(self.opts.intermediate_codec));
+            let out = self.push_array(m);
+            self.push_op(kind, inputs, out, std::mem::take(&mut fused));
+            fused = vec![format!("{}-combine", if mean { "mean".into() } else { format!("{func:?}").to_lowercase() })];
+            kernel = Node::Input { input: 0 };
+            inputs = vec![out];
+            domain_shape = keep_shape;
+            domain_chunks = keep_chunks;
+        }
+        unreachable!("the loop returns on the last round")
+    }
+}
+
+/// The type partial results of a reduction are kept in.
+fn acc_dtype(func: ReduceFunc, mean: bool, input: DType) -> DType {
+    match (func, mean, input) {
+        (_, true, d) => d.to_float(),
+        (ReduceFunc::Sum, false, DType::Bool | DType::Int32) => DType::Int64,
+        (_, false, DType::Bool) => DType::Int64,
+        (_, false, d) => d,
+    }
+}
+
+fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DType, codec: Option<Codec>) -> ArrayMeta {
+    let chunks = chunks.iter().zip(shape).map(|(&c, &s)| c.min(s).max(1)).collect();
+    ArrayMeta { name: name.to_string(), location, shape: shape.to_vec(), chunks, dtype, codec }
+}
+
+/// Refuses a plan whose ops would exceed `allowed_mem`, naming them and what to change.
+pub fn check_memory(plan: &Plan) -> Result<()> {
+    let over: Vec<&Op> = plan.ops.iter().filter(|op| op.projected_mem > plan.spec.allowed_mem).collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = over
+        .iter()
+        .map(|op| {
+            let out = &plan.arrays[op.output];
+            format!(
+                "  {} ({}, {}): projected {} per task > allowed_mem {} (reserved_mem {}); its output chunks are {} each",
+                op.id,
+                op.kind.name(),
+                op.fused.join("+"),
+                crate::size::format_size(op.projected_mem),
+                crate::size::format_size(plan.spec.allowed_mem),
+                crate::size::format_size(plan.spec.reserved_mem),
+                crate::size::format_size(out.chunk_bytes()),
+            )
+        })
+        .collect();
+    Err(CubedError::OverBudget(format!(
+        "projected memory exceeds allowed_mem for {} op(s):\n{}\nA task holds several chunk-sized buffers at once (each input read, kernel temporaries, the encoded output), so it needs a few times the chunk size. Use smaller chunks (rechunk the inputs), or raise --allowed-mem (and give each worker/function at least that much memory).",
+        over.len(),
+        lines.join("\n")
+    )))
+}

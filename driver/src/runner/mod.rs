@@ -1,0 +1,47 @@
+//! Runners: where tasks execute. One small async trait — "run this batch of
+//! tasks and report" — with one module per backend. Retries, concurrency
+//! limits and progress live in the [`crate::scheduler`], never in a runner.
+
+pub mod local;
+
+use std::sync::Arc;
+
+use cubed_task::{LoadedPlan, TaskError, TaskStats};
+use futures::future::BoxFuture;
+
+pub use local::LocalRunner;
+
+/// A contiguous range of tasks of one op.
+#[derive(Clone)]
+pub struct TaskBatch {
+    /// The plan (shared, parsed once).
+    pub plan: Arc<LoadedPlan>,
+    /// Index of the op in `plan.ops`.
+    pub op: usize,
+    /// First task index.
+    pub start: u64,
+    /// One past the last task index.
+    pub stop: u64,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+}
+
+/// The result of one task.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    /// Task index.
+    pub index: u64,
+    /// Stats, or the classified error.
+    pub result: Result<TaskStats, TaskError>,
+}
+
+/// Executes batches of tasks somewhere.
+pub trait Runner: Send + Sync {
+    /// A short name for messages (`local`, `lambda`).
+    fn name(&self) -> &'static str;
+    /// How many batches may run at once.
+    fn max_concurrency(&self) -> usize;
+    /// Runs every task of `batch` and reports each one. An error affecting the
+    /// whole batch (e.g. a failed invocation) is reported for each task.
+    fn run(&self, batch: TaskBatch) -> BoxFuture<'_, Vec<TaskOutcome>>;
+}

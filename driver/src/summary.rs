@@ -1,0 +1,59 @@
+//! Human-readable plan and run tables.
+
+use cubed_task::Plan;
+
+use crate::scheduler::RunSummary;
+use crate::size::format_size;
+
+/// Prints the plan: ops, tasks, projected memory, bytes, fusion.
+pub fn print_plan(plan: &Plan) {
+    println!(
+        "plan {} (version {}): {} ops, {} arrays; allowed_mem {}, reserved_mem {}, work_dir {}",
+        &plan.digest()[..16],
+        plan.version,
+        plan.ops.len(),
+        plan.arrays.len(),
+        format_size(plan.spec.allowed_mem),
+        format_size(plan.spec.reserved_mem),
+        plan.spec.work_dir
+    );
+    println!("{:<8} {:<10} {:>7} {:>11} {:>10} {:>10}  {:<24} fused", "op", "kind", "tasks", "projected", "read", "written", "output");
+    for op in &plan.ops {
+        let out = &plan.arrays[op.output];
+        let flag = if op.projected_mem > plan.spec.allowed_mem { " OVER BUDGET" } else { "" };
+        println!(
+            "{:<8} {:<10} {:>7} {:>11} {:>10} {:>10}  {:<24} {}{}",
+            op.id,
+            op.kind.name(),
+            op.num_tasks,
+            format_size(op.projected_mem),
+            format_size(op.bytes_read),
+            format_size(op.bytes_written),
+            format!("{} {:?}", out.name, out.shape),
+            op.fused.join(" + "),
+            flag
+        );
+    }
+}
+
+/// Prints the end-of-run summary: per op time and projected vs measured memory.
+pub fn print_summary(summary: &RunSummary) {
+    eprintln!("{:<8} {:<10} {:>7} {:>9} {:>11} {:>11} {:>6} {:>8}", "op", "kind", "tasks", "time", "projected", "measured", "util", "retries");
+    for op in &summary.ops {
+        let measured = op.measured_mem.map_or("-".to_string(), format_size);
+        let util = op.measured_mem.map_or("-".to_string(), |m| format!("{:.0}%", 100.0 * m as f64 / op.projected_mem.max(1) as f64));
+        eprintln!(
+            "{:<8} {:<10} {:>7} {:>8.2}s {:>11} {:>11} {:>6} {:>8}",
+            op.id,
+            op.kind,
+            op.tasks,
+            op.wall.as_secs_f64(),
+            format_size(op.projected_mem),
+            measured,
+            util,
+            op.retries
+        );
+    }
+    let rss = summary.peak_rss.map_or("-".to_string(), format_size);
+    eprintln!("total {:.2}s; process peak RSS {rss}; measured = task heap peak + reserved_mem", summary.wall.as_secs_f64());
+}

@@ -1,0 +1,338 @@
+//! Storage by URL: plain paths and `file://`, `memory://NAME/...` and
+//! `s3://BUCKET/PREFIX`, all through `object_store` (atomic whole-object puts;
+//! local files are written to a temporary file and renamed), with zarrs on top.
+//!
+//! One store client per root (bucket, memory name, local filesystem) is kept
+//! for the life of the process, so a warm function reuses its S3 connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ndarray::ArrayD;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use zarrs::array::{Array, ArrayBuilder, ArraySubset, CodecOptions};
+use zarrs::array::codec::{GzipCodec, ZstdCodec};
+use zarrs::storage::storage_adapter::async_to_sync::{AsyncToSyncBlockOn, AsyncToSyncStorageAdapter};
+use zarrs::storage::ReadableWritableListableStorage;
+use zarrs_object_store::AsyncObjectStore;
+
+use crate::chunk::ChunkData;
+use crate::dtype::DType;
+use crate::plan::{ArrayMeta, Codec};
+
+/// A zarrs array on any supported store.
+pub type ZarrArray = Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>;
+
+/// Errors opening or using a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL has a scheme or form we do not support.
+    #[error("unsupported storage URL '{0}': use a path, file://PATH, memory://NAME/PATH or s3://BUCKET/PREFIX")]
+    BadUrl(String),
+    /// The store could not be configured (credentials, endpoint, ...).
+    #[error("cannot open storage for '{url}': {message}")]
+    Config {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// No Zarr array at the URL, or one we cannot read.
+    #[error("cannot open Zarr array at '{url}': {message}")]
+    NotAnArray {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// A transient I/O failure.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A parsed URL: the store client of its root and the path inside it.
+#[derive(Clone)]
+pub struct StoreUrl {
+    /// The object store of the root.
+    pub store: Arc<dyn ObjectStore>,
+    /// Path of the URL inside the store (no leading slash).
+    pub path: String,
+    zarr: ReadableWritableListableStorage,
+}
+
+struct BlockOnIo;
+
+impl AsyncToSyncBlockOn for BlockOnIo {
+    fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
+        block_on_io(future)
+    }
+}
+
+/// Runs a storage future to completion from synchronous code. Called from
+/// inside a multi-threaded tokio runtime (an `async fn` using the sync API),
+/// it first moves this worker's other tasks away with `block_in_place`.
+pub fn block_on_io<F: core::future::Future>(future: F) -> F::Output {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| io_runtime().block_on(future))
+        }
+        _ => io_runtime().block_on(future),
+    }
+}
+
+/// The runtime that drives all storage I/O. Synchronous task code calls into it
+/// from worker threads, which never run inside another runtime's async context.
+pub fn io_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cubed-io")
+            .enable_all()
+            .build()
+            .expect("cannot start the I/O runtime")
+    })
+}
+
+fn roots() -> &'static Mutex<HashMap<String, (Arc<dyn ObjectStore>, ReadableWritableListableStorage)>> {
+    static ROOTS: OnceLock<Mutex<HashMap<String, (Arc<dyn ObjectStore>, ReadableWritableListableStorage)>>> = OnceLock::new();
+    ROOTS.get_or_init(Default::default)
+}
+
+fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")) {
+        builder = builder
+            .with_endpoint(&endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+        builder = builder.with_region("us-east-1");
+    }
+    let store = builder.build().map_err(|e| StoreError::Config { url: url.into(), message: e.to_string() })?;
+    Ok(Arc::new(store))
+}
+
+impl StoreUrl {
+    /// Parses a URL or path and returns (a shared client for) its store.
+    pub fn parse(url: &str) -> Result<StoreUrl, StoreError> {
+        let (root, path): (String, String) = if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(StoreError::BadUrl(url.into()));
+            }
+            (format!("s3://{bucket}"), prefix.to_string())
+        } else if let Some(rest) = url.strip_prefix("memory://") {
+            let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
+            (format!("memory://{name}"), path.to_string())
+        } else if url.contains("://") && !url.starts_with("file://") {
+            return Err(StoreError::BadUrl(url.into()));
+        } else {
+            let p = url.strip_prefix("file://").unwrap_or(url);
+            if p.is_empty() {
+                return Err(StoreError::BadUrl(url.into()));
+            }
+            let abs = std::path::absolute(p).map_err(|e| StoreError::Config { url: url.into(), message: e.to_string() })?;
+            ("file://".to_string(), abs.to_string_lossy().trim_start_matches('/').to_string())
+        };
+        let path = path.trim_matches('/').to_string();
+        let mut roots = roots().lock().expect("store registry poisoned");
+        let (store, zarr) = match roots.get(&root) {
+            Some(entry) => entry.clone(),
+            None => {
+                let store: Arc<dyn ObjectStore> = if root.starts_with("s3://") {
+                    s3_store(url, &root["s3://".len()..])?
+                } else if root.starts_with("memory://") {
+                    Arc::new(object_store::memory::InMemory::new())
+                } else {
+                    Arc::new(object_store::local::LocalFileSystem::new())
+                };
+                let zarr: ReadableWritableListableStorage = Arc::new(AsyncToSyncStorageAdapter::new(
+                    Arc::new(AsyncObjectStore::new(store.clone())),
+                    BlockOnIo,
+                ));
+                roots.insert(root.clone(), (store.clone(), zarr.clone()));
+                (store, zarr)
+            }
+        };
+        Ok(StoreUrl { store, path, zarr })
+    }
+
+    /// True for process-local `memory://` URLs (invisible to remote functions).
+    pub fn is_memory(url: &str) -> bool {
+        url.starts_with("memory://")
+    }
+
+    /// The object path of `name` under this URL.
+    pub fn child(&self, name: &str) -> Path {
+        Path::from(format!("{}/{}", self.path, name).trim_start_matches('/'))
+    }
+
+    fn zarr_path(&self) -> String {
+        format!("/{}", self.path)
+    }
+
+    /// Writes one object atomically.
+    pub fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let path = self.child(name);
+        block_on_io(self.store.put(&path, PutPayload::from(bytes)))
+            .map(|_| ())
+            .map_err(|e| StoreError::Io(format!("cannot write {path}: {e}")))
+    }
+
+    /// Reads one object, or `None` when it does not exist.
+    pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.child(name);
+        let result = block_on_io(async {
+            match self.store.get(&path).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        result.map(|b| b.map(|b| b.to_vec())).map_err(|e| StoreError::Io(format!("cannot read {path}: {e}")))
+    }
+
+    /// Opens an existing Zarr array (v2 or v3) at this URL.
+    pub fn open_array(&self, url: &str) -> Result<ZarrArray, StoreError> {
+        Array::open(self.zarr.clone(), &self.zarr_path())
+            .map_err(|e| StoreError::NotAnArray { url: url.into(), message: e.to_string() })
+    }
+
+    /// The zarrs array object for `meta` at this URL, built from the metadata
+    /// alone (no I/O). Use [`StoreUrl::create_array`] to also write its metadata.
+    pub fn array_handle(&self, meta: &ArrayMeta) -> Result<ZarrArray, StoreError> {
+        let fill: zarrs::array::FillValue = match meta.dtype {
+            DType::Bool => false.into(),
+            DType::Int32 => 0i32.into(),
+            DType::Int64 => 0i64.into(),
+            DType::Float32 => 0f32.into(),
+            DType::Float64 => 0f64.into(),
+        };
+        let mut builder = ArrayBuilder::new(meta.shape.clone(), meta.chunks.clone(), meta.dtype.to_zarrs(), fill);
+        match meta.codec.unwrap_or(Codec::OUTPUT_DEFAULT) {
+            Codec::None => {}
+            Codec::Zstd { level } => {
+                builder.bytes_to_bytes_codecs(vec![Arc::new(ZstdCodec::new(level.into(), false))]);
+            }
+            Codec::Gzip { level } => {
+                let codec = GzipCodec::new(level).map_err(|e| StoreError::Config { url: meta.name.clone(), message: e.to_string() })?;
+                builder.bytes_to_bytes_codecs(vec![Arc::new(codec)]);
+            }
+        }
+        builder
+            .build(self.zarr.clone(), &self.zarr_path())
+            .map_err(|e| StoreError::Config { url: meta.name.clone(), message: e.to_string() })
+    }
+
+    /// Creates (or overwrites the metadata of) the array described by `meta`.
+    pub fn create_array(&self, meta: &ArrayMeta) -> Result<ZarrArray, StoreError> {
+        let array = self.array_handle(meta)?;
+        array.store_metadata().map_err(|e| StoreError::Io(format!("cannot write metadata of '{}': {e}", meta.name)))?;
+        Ok(array)
+    }
+
+    /// Names of the objects directly under `prefix` (relative to this URL) — used
+    /// to find which chunks of an array exist.
+    pub fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        use futures::TryStreamExt;
+        let base = self.child(prefix);
+        let base_str = base.to_string();
+        let metas: Vec<_> = block_on_io(self.store.list(Some(&base)).try_collect::<Vec<_>>())
+            .map_err(|e| StoreError::Io(format!("cannot list {base}: {e}")))?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| m.location.as_ref().strip_prefix(&base_str).map(|s| s.trim_start_matches('/').to_string()))
+            .collect())
+    }
+}
+
+/// Reads `region` (`[start, stop)` per axis) of `array`: one chunk when the
+/// region is exactly a chunk, else chunk by chunk into one buffer (only one
+/// decoded chunk is alive at a time).
+pub fn read_region(array: &ZarrArray, dtype: DType, chunks: &[u64], region: &[(u64, u64)]) -> Result<ChunkData, crate::error::TaskError> {
+    let first: Vec<u64> = region.iter().zip(chunks).map(|(&(a, _), &c)| a / c).collect();
+    let last: Vec<u64> = region.iter().zip(chunks).map(|(&(_, b), &c)| (b.max(1) - 1) / c).collect();
+    let shape = array.shape().to_vec();
+    if first == last {
+        let origin: Vec<u64> = first.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
+        let local: Vec<std::ops::Range<u64>> = region.iter().zip(&origin).map(|(&(a, b), &o)| a - o..b - o).collect();
+        let full_chunk = local.iter().zip(chunks).zip(&origin).zip(&shape).all(|(((r, &c), &o), &s)| r.start == 0 && r.end == c.min(s - o));
+        let whole_grid_chunk = local.iter().zip(chunks).all(|(r, &c)| r.end - r.start == c);
+        if full_chunk && whole_grid_chunk {
+            return retrieve_chunk(array, dtype, &first);
+        }
+        return retrieve_chunk_subset(array, dtype, &first, &local);
+    }
+    let dims: Vec<usize> = region.iter().map(|&(a, b)| (b - a) as usize).collect();
+    let mut out = ChunkData::full(dtype, &dims, 0.0);
+    let spans: Vec<u64> = first.iter().zip(&last).map(|(&f, &l)| l - f + 1).collect();
+    for i in 0..spans.iter().product::<u64>() {
+        let coords: Vec<u64> = crate::plan::unravel(i, &spans).iter().zip(&first).map(|(&r, &f)| r + f).collect();
+        let origin: Vec<u64> = coords.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
+        let inter: Vec<(u64, u64)> = region
+            .iter()
+            .zip(&origin)
+            .zip(chunks)
+            .map(|((&(a, b), &o), &c)| (a.max(o), b.min(o + c)))
+            .collect();
+        let local: Vec<std::ops::Range<u64>> = inter.iter().zip(&origin).map(|(&(a, b), &o)| a - o..b - o).collect();
+        let piece = retrieve_chunk_subset(array, dtype, &coords, &local)?;
+        let offset: Vec<usize> = inter.iter().zip(region).map(|(&(a, _), &(r, _))| (a - r) as usize).collect();
+        out.assign_at(&offset, &piece)?;
+    }
+    Ok(out)
+}
+
+macro_rules! typed_retrieve {
+    ($dtype:expr, $call:ident ( $($arg:expr),* )) => {
+        Ok(match $dtype {
+            DType::Bool => ChunkData::Bool($call::<ArrayD<bool>>($($arg),*)?),
+            DType::Int32 => ChunkData::Int32($call::<ArrayD<i32>>($($arg),*)?),
+            DType::Int64 => ChunkData::Int64($call::<ArrayD<i64>>($($arg),*)?),
+            DType::Float32 => ChunkData::Float32($call::<ArrayD<f32>>($($arg),*)?),
+            DType::Float64 => ChunkData::Float64($call::<ArrayD<f64>>($($arg),*)?),
+        })
+    };
+}
+
+fn retrieve_chunk(array: &ZarrArray, dtype: DType, coords: &[u64]) -> Result<ChunkData, crate::error::TaskError> {
+    fn get<T: zarrs::array::FromArrayBytes>(array: &ZarrArray, coords: &[u64]) -> Result<T, zarrs::array::ArrayError> {
+        array.retrieve_chunk::<T>(coords)
+    }
+    typed_retrieve!(dtype, get(array, coords))
+}
+
+fn retrieve_chunk_subset(array: &ZarrArray, dtype: DType, coords: &[u64], local: &[std::ops::Range<u64>]) -> Result<ChunkData, crate::error::TaskError> {
+    fn get<T: zarrs::array::FromArrayBytes>(array: &ZarrArray, coords: &[u64], local: &[std::ops::Range<u64>]) -> Result<T, zarrs::array::ArrayError> {
+        array.retrieve_chunk_subset::<T>(coords, &ArraySubset::new_with_ranges(local))
+    }
+    typed_retrieve!(dtype, get(array, coords, local))
+}
+
+/// Writes one whole chunk (edge chunks are padded to the chunk shape), always
+/// as a single object, even when it holds only the fill value: a chunk that
+/// exists is a task that finished.
+pub fn write_chunk(array: &ZarrArray, chunks: &[u64], coords: &[u64], data: ChunkData) -> Result<u64, crate::error::TaskError> {
+    let full: Vec<usize> = chunks.iter().map(|&c| c as usize).collect();
+    let data = if data.shape() == full.as_slice() {
+        data
+    } else {
+        let mut padded = ChunkData::full(data.dtype(), &full, 0.0);
+        padded.assign_at(&vec![0; full.len()], &data)?;
+        padded
+    };
+    let nbytes = data.nbytes();
+    let options = CodecOptions::default().with_store_empty_chunks(true);
+    match data {
+        ChunkData::Bool(a) => array.store_chunk_opt(coords, a, &options)?,
+        ChunkData::Int32(a) => array.store_chunk_opt(coords, a, &options)?,
+        ChunkData::Int64(a) => array.store_chunk_opt(coords, a, &options)?,
+        ChunkData::Float32(a) => array.store_chunk_opt(coords, a, &options)?,
+        ChunkData::Float64(a) => array.store_chunk_opt(coords, a, &options)?,
+    }
+    Ok(nbytes)
+}

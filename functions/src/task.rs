@@ -1,0 +1,208 @@
+//! Running one task of an op: read the input chunks it needs, compute, write
+//! whole output chunks. The same code runs in the local runner, the Lambda
+//! handler and batch partitions.
+
+use std::cell::Cell;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::ChunkData;
+use crate::error::TaskError;
+use crate::kernel::{KernelInputs, Node};
+use crate::memory::TaskMemory;
+use crate::plan::{block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
+use crate::storage::{read_region, write_chunk, StoreUrl, ZarrArray};
+
+/// A plan with its digest, resolved URLs and lazily opened arrays; cheap to
+/// share between tasks (and, in a warm function, between invocations).
+pub struct LoadedPlan {
+    /// The plan.
+    pub plan: Plan,
+    /// Its content digest.
+    pub digest: String,
+    urls: Vec<String>,
+    arrays: Vec<OnceLock<Arc<ZarrArray>>>,
+}
+
+/// What one task did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskStats {
+    /// Uncompressed bytes read.
+    pub bytes_read: u64,
+    /// Uncompressed bytes written.
+    pub bytes_written: u64,
+    /// Wall time in seconds.
+    pub duration_s: f64,
+    /// Peak heap bytes the task allocated (when the counting allocator is installed).
+    pub peak_mem: Option<u64>,
+}
+
+impl LoadedPlan {
+    /// Resolves URLs; opens nothing yet.
+    pub fn new(plan: Plan) -> LoadedPlan {
+        let digest = plan.digest();
+        let dir = crate::plan::intermediate_dir_name(&digest);
+        let urls = plan
+            .arrays
+            .iter()
+            .map(|a| match &a.location {
+                crate::plan::Location::Url { url } => url.clone(),
+                crate::plan::Location::Intermediate => {
+                    format!("{}/{}/{}", plan.spec.work_dir.trim_end_matches('/'), dir, a.name)
+                }
+            })
+            .collect();
+        let arrays = plan.arrays.iter().map(|_| OnceLock::new()).collect();
+        LoadedPlan { plan, digest, urls, arrays }
+    }
+
+    /// The URL of array `id`.
+    pub fn url(&self, id: ArrayId) -> &str {
+        &self.urls[id]
+    }
+
+    /// The zarrs array `id`: built from plan metadata for arrays the plan
+    /// writes, opened from storage for inputs.
+    pub fn array(&self, id: ArrayId) -> Result<Arc<ZarrArray>, TaskError> {
+        if let Some(a) = self.arrays[id].get() {
+            return Ok(a.clone());
+        }
+        let url = &self.urls[id];
+        let store = StoreUrl::parse(url)?;
+        let meta = &self.plan.arrays[id];
+        let array = if meta.is_written() { store.array_handle(meta)? } else { store.open_array(url)? };
+        Ok(self.arrays[id].get_or_init(|| Arc::new(array)).clone())
+    }
+
+    /// Writes the metadata of every array the plan writes (the "create-arrays" step).
+    pub fn create_arrays(&self) -> Result<(), TaskError> {
+        for (id, meta) in self.plan.arrays.iter().enumerate() {
+            if meta.is_written() {
+                StoreUrl::parse(&self.urls[id])?.create_array(meta)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs task `index` of `op`, measuring its time, bytes and peak memory.
+    pub fn run_task(&self, op: &Op, index: u64) -> Result<TaskStats, TaskError> {
+        if index >= op.num_tasks {
+            return Err(TaskError::fatal(format!("task {index} is out of range for {} ({} tasks)", op.id, op.num_tasks)));
+        }
+        let start = Instant::now();
+        let memory = TaskMemory::start();
+        let mut stats = self.run(op, index).map_err(|e| e.context(format!("{} task {index}", op.id)))?;
+        stats.peak_mem = memory.finish();
+        stats.duration_s = start.elapsed().as_secs_f64();
+        Ok(stats)
+    }
+
+    fn run(&self, op: &Op, index: u64) -> Result<TaskStats, TaskError> {
+        let out_meta = &self.plan.arrays[op.output];
+        let out = self.array(op.output)?;
+        let inputs = OpInputs::new(self, op)?;
+        let coords = op.task_block(&self.plan, index);
+        let bytes_written = match &op.kind {
+            OpKind::Blockwise { kernel } => {
+                let region = block_region(&coords, &out_meta.chunks, &out_meta.shape);
+                let data = kernel.evaluate(&region, &inputs)?.cast(out_meta.dtype);
+                write_chunk(&out, &out_meta.chunks, &coords, data)?
+            }
+            OpKind::Reduce { kernel, domain_shape, domain_chunks, func, axes, split_every, acc_dtype, divide_by, squeeze } => {
+                // Output block coordinates with the reduced axes kept.
+                let mut keep = coords.clone();
+                if *squeeze {
+                    for &k in axes {
+                        keep.insert(k, 0);
+                    }
+                }
+                let grid = grid_shape(domain_shape, domain_chunks);
+                let spans: Vec<u64> = (0..grid.len())
+                    .map(|k| if axes.contains(&k) { (*split_every).min(grid[k] - keep[k] * split_every) } else { 1 })
+                    .collect();
+                let mut acc: Option<ChunkData> = None;
+                for i in 0..spans.iter().product::<u64>() {
+                    let rel = unravel(i, &spans);
+                    let block: Vec<u64> = (0..grid.len())
+                        .map(|k| if axes.contains(&k) { keep[k] * split_every + rel[k] } else { keep[k] })
+                        .collect();
+                    let region = block_region(&block, domain_chunks, domain_shape);
+                    let part = kernel.evaluate(&region, &inputs)?.cast(*acc_dtype).reduce(*func, axes)?;
+                    acc = Some(match acc {
+                        None => part,
+                        Some(a) => a.combine(part, *func)?,
+                    });
+                }
+                let mut result = acc.ok_or_else(|| TaskError::fatal("reduction over an empty group"))?;
+                if let Some(n) = divide_by {
+                    let n = ChunkData::full(out_meta.dtype, &[], *n);
+                    result = ChunkData::binary(crate::kernel::BinaryOp::Div, result, n, out_meta.dtype)?;
+                }
+                if *squeeze {
+                    result = result.squeeze(axes);
+                }
+                write_chunk(&out, &out_meta.chunks, &coords, result.cast(out_meta.dtype))?
+            }
+            OpKind::Copy { region } => {
+                let r = block_region(&coords, region, &out_meta.shape);
+                let data = inputs.read(0, &r)?;
+                let mut written = 0;
+                let per_axis: Vec<u64> = r.iter().zip(&out_meta.chunks).map(|(&(a, b), &c)| (b - a).div_ceil(c)).collect();
+                for j in 0..per_axis.iter().product::<u64>() {
+                    let rel = unravel(j, &per_axis);
+                    let chunk_coords: Vec<u64> = rel.iter().zip(&r).zip(&out_meta.chunks).map(|((&x, &(a, _)), &c)| a / c + x).collect();
+                    let cr = block_region(&chunk_coords, &out_meta.chunks, &out_meta.shape);
+                    let local: Vec<(usize, usize)> = cr.iter().zip(&r).map(|(&(a, b), &(o, _))| ((a - o) as usize, (b - o) as usize)).collect();
+                    written += write_chunk(&out, &out_meta.chunks, &chunk_coords, data.slice(&local))?;
+                }
+                written
+            }
+        };
+        Ok(TaskStats { bytes_read: inputs.bytes_read.get(), bytes_written, ..Default::default() })
+    }
+}
+
+/// The inputs of one op as seen by its kernel.
+struct OpInputs<'a> {
+    plan: &'a LoadedPlan,
+    op: &'a Op,
+    arrays: Vec<Arc<ZarrArray>>,
+    bytes_read: Cell<u64>,
+}
+
+impl<'a> OpInputs<'a> {
+    fn new(plan: &'a LoadedPlan, op: &'a Op) -> Result<Self, TaskError> {
+        let arrays = op.inputs.iter().map(|&id| plan.array(id)).collect::<Result<_, _>>()?;
+        Ok(OpInputs { plan, op, arrays, bytes_read: Cell::new(0) })
+    }
+}
+
+impl KernelInputs for OpInputs<'_> {
+    fn shape(&self, input: usize) -> &[u64] {
+        &self.plan.plan.arrays[self.op.inputs[input]].shape
+    }
+
+    fn read(&self, input: usize, region: &[(u64, u64)]) -> Result<ChunkData, TaskError> {
+        let meta = &self.plan.plan.arrays[self.op.inputs[input]];
+        let data = read_region(&self.arrays[input], meta.dtype, &meta.chunks, region)
+            .map_err(|e| e.context(format!("reading '{}'", meta.name)))?;
+        self.bytes_read.set(self.bytes_read.get() + data.nbytes());
+        Ok(data)
+    }
+}
+
+/// Convenience for kernels with no inputs (tests, printing creation results).
+pub fn evaluate_standalone(kernel: &Node, region: &[(u64, u64)]) -> Result<ChunkData, TaskError> {
+    struct NoInputs;
+    impl KernelInputs for NoInputs {
+        fn shape(&self, _: usize) -> &[u64] {
+            &[]
+        }
+        fn read(&self, input: usize, _: &[(u64, u64)]) -> Result<ChunkData, TaskError> {
+            Err(TaskError::fatal(format!("kernel refers to input {input} but has none")))
+        }
+    }
+    kernel.evaluate(region, &NoInputs)
+}
