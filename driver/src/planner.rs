@@ -77,7 +77,10 @@ impl Graph {
                 continue;
             }
             for arg in args_of(&a) {
-                consumers.entry(arg.node.id).or_default().push(a.node.id);
+                let list = consumers.entry(arg.node.id).or_default();
+                if !list.contains(&a.node.id) {
+                    list.push(a.node.id);
+                }
                 stack.push(arg);
             }
             nodes.insert(a.node.id, a);
@@ -257,7 +260,11 @@ impl Planner<'_> {
     fn fused_names(&self, root: u64) -> Vec<String> {
         let mut names = Vec::new();
         let mut stack = vec![root];
+        let mut seen = HashSet::new();
         while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
             let a = self.node(id);
             match &a.node.op {
                 LogicalOp::Map { kind, args } => {

@@ -48,13 +48,14 @@ pub fn plan_rechunk(shape: &[u64], src: &[u64], dst: &[u64], itemsize: u64, max_
         return vec![];
     }
     let bytes = |c: &[u64]| c.iter().zip(shape).map(|(&c, &s)| c.min(s)).product::<u64>() * itemsize;
+    // An intermediate can never be larger than the whole array.
+    let min_mem = min_mem.min(bytes(shape));
     let one = single_stage(shape, src, dst, itemsize, max_mem);
     let small = |stages: &[Stage]| stages.iter().take(stages.len() - 1).any(|s| bytes(&s.chunks) < min_mem);
     if !small(&one) {
         return one;
     }
     // Multi-stage: intermediate target chunks spaced geometrically from src to dst.
-    let mut best = one;
     for n in 2..=8u32 {
         let mut stages = Vec::new();
         let mut prev = src.to_vec();
@@ -74,13 +75,11 @@ pub fn plan_rechunk(shape: &[u64], src: &[u64], dst: &[u64], itemsize: u64, max_
             }
             prev = next;
         }
-        let done = !small(&stages);
-        best = stages;
-        if done {
-            break;
+        if !small(&stages) {
+            return stages;
         }
     }
-    best
+    one
 }
 
 #[cfg(test)]
@@ -98,6 +97,12 @@ mod tests {
             }
             assert!(s.region.iter().product::<u64>() * 8 <= 380_000_000 * 2, "{s:?}");
         }
+    }
+
+    #[test]
+    fn a_small_array_is_rechunked_in_one_stage() {
+        let stages = plan_rechunk(&[50, 40], &[50, 1], &[1, 40], 8, 380_000_000, 19_000_000);
+        assert_eq!(stages.len(), 1, "{stages:?}");
     }
 
     #[test]

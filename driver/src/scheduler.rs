@@ -33,7 +33,7 @@ impl Default for ComputeOptions {
 }
 
 /// What one op did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OpSummary {
     /// Op id.
     pub id: String,
@@ -43,8 +43,8 @@ pub struct OpSummary {
     pub fused: Vec<String>,
     /// Number of tasks.
     pub tasks: u64,
-    /// Wall time of the op.
-    pub wall: Duration,
+    /// Wall time of the op, in seconds.
+    pub wall_s: f64,
     /// Projected memory per task.
     pub projected_mem: u64,
     /// Largest measured task peak (reserved_mem added, to compare with the projection).
@@ -58,12 +58,12 @@ pub struct OpSummary {
 }
 
 /// What a whole run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RunSummary {
     /// Per op, in plan order.
     pub ops: Vec<OpSummary>,
-    /// Total wall time.
-    pub wall: Duration,
+    /// Total wall time, in seconds.
+    pub wall_s: f64,
     /// Process peak RSS at the end, when known.
     pub peak_rss: Option<u64>,
 }
@@ -107,7 +107,7 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
     }
     Ok(RunSummary {
         ops: summaries.into_iter().map(|s| s.expect("every op ran")).collect(),
-        wall: started.elapsed(),
+        wall_s: started.elapsed().as_secs_f64(),
         peak_rss: cubed_task::memory::peak_rss_bytes(),
     })
 }
@@ -150,7 +150,7 @@ async fn run_op(
             kind: op.kind.name(),
             fused: op.fused.clone(),
             tasks: op.num_tasks,
-            wall: started.elapsed(),
+            wall_s: started.elapsed().as_secs_f64(),
             projected_mem: op.projected_mem,
             measured_mem: measured,
             retries,

@@ -47,7 +47,7 @@ pub fn print_summary(summary: &RunSummary) {
             op.id,
             op.kind,
             op.tasks,
-            op.wall.as_secs_f64(),
+            op.wall_s,
             format_size(op.projected_mem),
             measured,
             util,
@@ -55,5 +55,5 @@ pub fn print_summary(summary: &RunSummary) {
         );
     }
     let rss = summary.peak_rss.map_or("-".to_string(), format_size);
-    eprintln!("total {:.2}s; process peak RSS {rss}; measured = task heap peak + reserved_mem", summary.wall.as_secs_f64());
+    eprintln!("total {:.2}s; process peak RSS {rss}; measured = task heap peak + reserved_mem", summary.wall_s);
 }

@@ -2,7 +2,8 @@
 //! whole output chunks. The same code runs in the local runner, the Lambda
 //! handler and batch partitions.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -164,18 +165,34 @@ impl LoadedPlan {
     }
 }
 
-/// The inputs of one op as seen by its kernel.
+/// The inputs of one op as seen by its kernel. An input the kernel uses more
+/// than once (`a*a`) is read once per region: later uses get a copy, the last
+/// use takes the cached data itself.
 struct OpInputs<'a> {
     plan: &'a LoadedPlan,
     op: &'a Op,
     arrays: Vec<Arc<ZarrArray>>,
+    /// How many `Input` leaves of the kernel refer to each input.
+    uses: Vec<usize>,
+    /// Data read for the current region, with the number of uses left.
+    cache: RefCell<HashMap<usize, (ChunkData, usize)>>,
     bytes_read: Cell<u64>,
 }
 
 impl<'a> OpInputs<'a> {
     fn new(plan: &'a LoadedPlan, op: &'a Op) -> Result<Self, TaskError> {
         let arrays = op.inputs.iter().map(|&id| plan.array(id)).collect::<Result<_, _>>()?;
-        Ok(OpInputs { plan, op, arrays, bytes_read: Cell::new(0) })
+        let mut uses = vec![0; op.inputs.len()];
+        let kernel = match &op.kind {
+            OpKind::Blockwise { kernel } | OpKind::Reduce { kernel, .. } => Some(kernel),
+            OpKind::Copy { .. } => None,
+        };
+        for node in kernel.map(Node::walk).unwrap_or_default() {
+            if let Node::Input { input } = node {
+                uses[*input] += 1;
+            }
+        }
+        Ok(OpInputs { plan, op, arrays, uses, cache: RefCell::new(HashMap::new()), bytes_read: Cell::new(0) })
     }
 }
 
@@ -185,10 +202,22 @@ impl KernelInputs for OpInputs<'_> {
     }
 
     fn read(&self, input: usize, region: &[(u64, u64)]) -> Result<ChunkData, TaskError> {
+        let mut cache = self.cache.borrow_mut();
+        if let Some((data, left)) = cache.get_mut(&input) {
+            *left -= 1;
+            if *left == 0 {
+                return Ok(cache.remove(&input).expect("present").0);
+            }
+            return Ok(data.clone());
+        }
         let meta = &self.plan.plan.arrays[self.op.inputs[input]];
         let data = read_region(&self.arrays[input], meta.dtype, &meta.chunks, region)
             .map_err(|e| e.context(format!("reading '{}'", meta.name)))?;
         self.bytes_read.set(self.bytes_read.get() + data.nbytes());
+        let uses = self.uses.get(input).copied().unwrap_or(1);
+        if uses > 1 {
+            cache.insert(input, (data.clone(), uses - 1));
+        }
         Ok(data)
     }
 }

@@ -1,1 +1,231 @@
+//! Shared helpers for cubed-rs end-to-end tests.
+//!
+//! The end-to-end tests drive the `cubed` binary as a subprocess and check its
+//! results with independent tools (zarr-python and numpy from the test venv).
+//! Nothing here skips silently: a missing venv or binary fails the test with a
+//! message that says how to provide it.
+//!
+//! Prerequisites:
+//! - `scripts/python-env.sh` has created `<repo>/.venv` (zarr 3, numpy, ...);
+//! - `cargo build -p cubed --bin cubed` has built the binary in the same target
+//!   directory (and profile) as the tests.
+//!
+//! Set `CUBED_E2E_KEEP=1` to keep the temp directories of a run for inspection.
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub use tempfile::TempDir;
+
+/// The repository root (the workspace directory that holds `tests/`).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .expect("tests/ has a parent directory")
+        .to_path_buf()
+}
+
+/// The Python interpreter of the test venv, `<repo>/.venv/bin/python`.
+///
+/// Panics (never skips) when the venv is missing, saying how to create it.
+pub fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv").join("bin").join("python");
+    assert!(
+        python.is_file(),
+        "the test venv python {} is missing; run scripts/python-env.sh \
+         (from the repository root) to create it",
+        python.display()
+    );
+    python
+}
+
+/// The cargo profile directory the running test binary was built into, e.g.
+/// `<target>/debug`.
+///
+/// Integration-test executables live in `<target>/<profile>/deps/`, so this is
+/// two levels above [`std::env::current_exe`].
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running test executable");
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("cannot derive the target directory from {}", exe.display()))
+        .to_path_buf()
+}
+
+/// The `cubed` binary next to the test executables, `<target>/<profile>/cubed`.
+///
+/// Panics when it has not been built, saying how to build it. Note that the
+/// tests use whatever binary is there: rebuild it after changing the driver.
+pub fn cubed_bin() -> PathBuf {
+    let bin = profile_dir().join(format!("cubed{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the cubed binary {} is missing; build it with `cargo build -p cubed --bin cubed` \
+         (same profile as the tests)",
+        bin.display()
+    );
+    bin
+}
+
+/// A new, empty, uniquely named directory under [`std::env::temp_dir`], removed
+/// when dropped (unless `CUBED_E2E_KEEP` is set).
+///
+/// `label` is part of the name, to tell the tests' directories apart.
+pub fn temp_dir(label: &str) -> TempDir {
+    let mut dir = tempfile::Builder::new()
+        .prefix(&format!("cubed-e2e-{label}-"))
+        .tempdir()
+        .expect("create a temp dir");
+    if std::env::var_os("CUBED_E2E_KEEP").is_some() {
+        eprintln!("keeping {}", dir.path().display());
+        dir.disable_cleanup(true);
+    }
+    dir
+}
+
+/// Runs `cmd` to completion and returns its stdout (lossily decoded).
+///
+/// Panics when it cannot start or exits unsuccessfully; the message shows the
+/// command line, the exit status, stdout and stderr.
+pub fn run(cmd: &mut Command) -> String {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(cmd)));
+    if !output.status.success() {
+        panic!("{}", failure_message(cmd, &output));
+    }
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs `cmd` to completion, expecting it to FAIL; returns its stderr.
+///
+/// Panics when it cannot start or exits successfully, with stdout and stderr in
+/// the message.
+pub fn run_failing(cmd: &mut Command) -> String {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", describe(cmd)));
+    if output.status.success() {
+        panic!(
+            "expected failure, but it succeeded\n{}",
+            failure_message(cmd, &output)
+        );
+    }
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn failure_message(cmd: &Command, output: &Output) -> String {
+    format!(
+        "command {}\nexited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        describe(cmd),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+/// The command line of `cmd`, for messages.
+fn describe(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(|a| {
+        let a = a.to_string_lossy();
+        if a.contains(|c: char| c.is_whitespace() || c == '\'') {
+            format!("{a:?}")
+        } else {
+            a.into_owned()
+        }
+    }));
+    parts.join(" ")
+}
+
+/// A command running `script` with the venv python (`python -c script ARGS...`);
+/// the script sees `args` as `sys.argv[1:]`.
+///
+/// Python scripts should fail loudly (assert / `np.testing`), so that [`run`]
+/// turns a mismatch into a test failure with the traceback in the message.
+pub fn python<I, S>(script: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(venv_python());
+    cmd.arg("-c").arg(script).args(args);
+    cmd
+}
+
+/// Runs `script` with the venv python (see [`python`]) and returns its stdout.
+pub fn run_python<I, S>(script: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(&mut python(script, args))
+}
+
+/// A command running the `cubed` binary with no arguments yet.
+pub fn cubed() -> Command {
+    Command::new(cubed_bin())
+}
+
+/// Builder for `cubed eval` with `-q` and a work dir, run with [`Eval::run`].
+///
+/// ```no_run
+/// # use cubed_e2e::Eval;
+/// # let dir = std::path::Path::new("/tmp");
+/// let printed = Eval::new("sum(a, axis=0)", dir.join("work"))
+///     .input("a", dir.join("a.zarr"))
+///     .run();
+/// ```
+pub struct Eval {
+    cmd: Command,
+}
+
+impl Eval {
+    /// `cubed eval EXPR -q --work-dir WORK_DIR`.
+    pub fn new(expr: &str, work_dir: impl AsRef<Path>) -> Self {
+        let mut cmd = cubed();
+        cmd.arg("eval")
+            .arg(expr)
+            .arg("-q")
+            .arg("--work-dir")
+            .arg(work_dir.as_ref());
+        Eval { cmd }
+    }
+
+    /// Adds `--input NAME=PATH`.
+    pub fn input(mut self, name: &str, path: impl AsRef<Path>) -> Self {
+        let mut arg = std::ffi::OsString::from(format!("{name}="));
+        arg.push(path.as_ref());
+        self.cmd.arg("--input").arg(arg);
+        self
+    }
+
+    /// Adds `--output PATH` (one per result, in order).
+    pub fn output(mut self, path: impl AsRef<Path>) -> Self {
+        self.cmd.arg("--output").arg(path.as_ref());
+        self
+    }
+
+    /// Adds further raw arguments, e.g. `["--codec", "gzip:6"]`.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Runs it, asserting success (see [`run`]); returns stdout, i.e. the
+    /// printed results when there is no `--output`.
+    pub fn run(mut self) -> String {
+        run(&mut self.cmd)
+    }
+
+    /// The underlying command, e.g. for [`run_failing`].
+    pub fn command(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+}

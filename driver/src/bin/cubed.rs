@@ -1,6 +1,7 @@
 //! The `cubed` command line: evaluate expressions, inspect plans, run saved plans.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -92,6 +93,9 @@ struct RunArgs {
     /// No progress output and no summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write the run summary (per-op time, projected and measured memory) as JSON.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -187,6 +191,10 @@ async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
     if !run.quiet {
         cubed::print_summary(&summary);
     }
+    if let Some(path) = &run.summary_json {
+        let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
+        std::fs::write(path, json).map_err(|e| CubedError::Invalid(format!("cannot write summary to '{}': {e}", path.display())))?;
+    }
     Ok(())
 }
 
@@ -195,7 +203,8 @@ fn print_results(plan: &Plan, outputs: &[usize]) -> Result<(), CubedError> {
     for &id in outputs {
         let meta = &plan.arrays[id];
         if meta.nbytes() > MAX_PRINT_BYTES {
-            println!(
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "<array shape={:?} dtype={} ({}): too large to print; pass --output URL to write it>",
                 meta.shape,
                 meta.dtype,
@@ -207,7 +216,10 @@ fn print_results(plan: &Plan, outputs: &[usize]) -> Result<(), CubedError> {
         let array = StoreUrl::parse(url)?.open_array(url)?;
         let region: Vec<(u64, u64)> = meta.shape.iter().map(|&s| (0, s)).collect();
         let data = read_region(&array, meta.dtype, &meta.chunks, &region)?;
-        println!("{}", format_chunk(&data));
+        // A closed pipe (`| head`) just ends the output.
+        if writeln!(std::io::stdout().lock(), "{}", format_chunk(&data)).is_err() {
+            break;
+        }
     }
     Ok(())
 }
