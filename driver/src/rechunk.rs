@@ -33,7 +33,10 @@ fn single_stage(shape: &[u64], src: &[u64], dst: &[u64], itemsize: u64, max_mem:
     let int: Vec<u64> = read.iter().zip(&write).map(|(&r, &w)| r.min(w)).collect();
     // Stage 1 copies roughly `read`-sized regions made of whole intermediate chunks.
     let region1: Vec<u64> = read.iter().zip(&int).map(|(&r, &i)| (r / i).max(1) * i).collect();
-    if int == dst {
+    if read == write {
+        // Each task reads exactly the region it writes: no intermediate needed.
+        vec![Stage { chunks: dst.to_vec(), region: write }]
+    } else if int == dst {
         vec![Stage { chunks: dst.to_vec(), region: region1 }]
     } else if int == src {
         vec![Stage { chunks: dst.to_vec(), region: write }]
