@@ -3,19 +3,22 @@
 //! Start from Cubed's model — reserved + inputs × (1 + read copies) +
 //! temporaries + output × (1 + write copies) — but follow what a task of this
 //! stack really does: a kernel is evaluated node by node, so the peak is the
-//! largest set of chunk-sized buffers alive at once; reading a chunk holds its
-//! encoded bytes and decoded bytes next to the typed array; writing holds the
-//! typed array, its bytes and the encoded bytes. The copy factors were measured
-//! (see `tests/memory.rs` and BENCHMARKS.md).
+//! largest set of chunk-sized buffers alive at once. Measured on this stack
+//! (zarrs decodes into the buffer that becomes the typed array; see
+//! `tests/tests/memory.rs` and BENCHMARKS.md): reading a chunk holds its
+//! encoded bytes next to the decoded array (one copy); writing holds the
+//! encoded bytes next to the array (one copy).
 
 use cubed_task::kernel::Node;
 use cubed_task::plan::{ArrayMeta, OpKind, Plan};
 use cubed_task::DType;
 
-/// Extra chunk-sized buffers alive while one chunk is read (encoded bytes, decoded bytes).
-pub const READ_COPIES: u64 = 2;
-/// Extra chunk-sized buffers alive while one chunk is written (raw bytes, encoded bytes).
-pub const WRITE_COPIES: u64 = 2;
+/// Extra chunk-sized buffers alive while one chunk is read (the encoded bytes).
+pub const READ_COPIES: u64 = 1;
+/// Extra chunk-sized buffers alive while one chunk is written (the encoded bytes).
+pub const WRITE_COPIES: u64 = 1;
+/// Small allocations of a task besides array data (metadata, keys, codec state).
+pub const TASK_OVERHEAD: u64 = 8 << 20;
 
 /// (peak, resident) bytes of evaluating a kernel node over a block of `block` elements per axis.
 fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> (u64, u64) {
@@ -28,16 +31,17 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> (u64, u64) 
     let bytes = |n: &Node| out_elems(n) * n.dtype(&dtypes).itemsize();
     match node {
         Node::Input { input } => {
+            // Kernel inputs are aligned to the op's blocks: one chunk per read.
             let m = inputs[*input];
             let resident = leaf_elems(&m.shape) * m.dtype.itemsize();
-            // A region spanning several chunks also holds one decoded source chunk.
-            (resident * (1 + READ_COPIES) + m.chunk_bytes().min(resident), resident)
+            (resident * (1 + READ_COPIES), resident)
         }
         Node::Full { .. } | Node::Arange { .. } => (bytes(node), bytes(node)),
-        Node::Random { .. } => {
+        Node::Random { dtype, .. } => {
             let b = bytes(node);
-            // f64 values, then the typed array (and a slice when the block is partial).
-            (out_elems(node) * 8 * 2 + b, b)
+            // f64 values, then a cast for float32 (and a slice when the block is partial).
+            let f64_bytes = out_elems(node) * 8;
+            (f64_bytes + if *dtype == DType::Float64 { 0 } else { b }, b)
         }
         Node::Literal { values, .. } => ((values.len() as u64) * 8 * 2 + bytes(node), bytes(node)),
         Node::Cast { arg, .. } => {
@@ -45,12 +49,16 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> (u64, u64) 
             (p.max(r + bytes(node)), bytes(node))
         }
         Node::Unary { arg, .. } => kernel_cost(arg, block, inputs),
-        Node::Binary { lhs, rhs, .. } => {
+        Node::Binary { op, compute, lhs, rhs } => {
             let (pl, rl) = kernel_cost(lhs, block, inputs);
             let (pr, rr) = kernel_cost(rhs, block, inputs);
-            // Operands are cast to the compute type, then one of them is reused or a result allocated.
-            let casts = bytes(lhs.as_ref()).max(bytes(rhs.as_ref()));
-            (pl.max(rl + pr).max(rl + rr + casts + bytes(node)), bytes(node))
+            // Operands not of the compute type are cast (a new buffer each); arithmetic
+            // then reuses an operand of the full shape, comparisons allocate the result.
+            let cast = |n: &Node| if n.dtype(&dtypes) == *compute { 0 } else { out_elems(n) * compute.itemsize() };
+            let full = out_elems(node);
+            let in_place = !op.is_comparison() && (out_elems(lhs) == full || out_elems(rhs) == full);
+            let result = if in_place { 0 } else { bytes(node) };
+            (pl.max(rl + pr).max(rl + rr + cast(lhs) + cast(rhs) + result), bytes(node))
         }
         Node::Where { cond, x, y } => {
             let (pc, rc) = kernel_cost(cond, block, inputs);
@@ -102,5 +110,5 @@ pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize
             region_bytes + src.chunk_bytes() * (1 + READ_COPIES) + write
         }
     };
-    plan.spec.reserved_mem + task
+    plan.spec.reserved_mem + TASK_OVERHEAD + task
 }

@@ -339,7 +339,7 @@ impl Planner<'_> {
             LogicalOp::Reduce { func, mean, axes, split_every, arg } => self.emit_reduce(&a, *func, *mean, axes, *split_every, arg)?,
             LogicalOp::Rechunk { arg } => {
                 let src = self.array_of[&arg.node.id];
-                let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem);
+                let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem + crate::memory_model::TASK_OVERHEAD);
                 let max_mem = budget / 5;
                 let stages = plan_rechunk(a.shape(), arg.chunks(), a.chunks(), a.dtype().itemsize(), max_mem, max_mem / 20);
                 let mut input = src;

@@ -30,7 +30,7 @@ proptest! {
 
     #[test]
     fn rechunk_is_the_identity_on_values((shape, chunks) in shape_and_chunks(), target_seed in any::<u64>()) {
-        let s = spec().with_allowed_mem(100_200_000);
+        let s = spec().with_allowed_mem(108_800_000);
         let (a, ar) = stored_input(&s, &shape, &chunks, 5);
         let target: Vec<u64> = shape.iter().enumerate().map(|(k, &n)| 1 + (target_seed >> (8 * k)) % n as u64).collect();
         let got = compute(&[&cubed::rechunk(&a, &target).unwrap()]);

@@ -1,44 +1,46 @@
-//! Memory measurement: a counting global allocator that attributes heap use to
-//! the task running on the current thread, and the process peak RSS (VmHWM).
+//! Memory measurement: a counting global allocator and the process peak RSS (VmHWM).
+//!
+//! The allocator keeps the process's live heap bytes. A task being measured
+//! takes one of [`SLOTS`] slots; every allocation raises the peak of each
+//! active slot to the current heap size. A task's measured peak is that peak
+//! minus the heap size when it started. Allocations made for the task on other
+//! threads (the I/O runtime reading its chunks, codec threads) are counted too.
+//! With one task at a time this is exactly the task's peak; with several tasks
+//! running at once it also includes their overlapping allocations, so it is an
+//! upper bound.
 //!
 //! Binaries opt in with
-//! `#[global_allocator] static A: cubed_task::memory::CountingAllocator = cubed_task::memory::CountingAllocator;`.
-//! Without it, [`TaskMemory::finish`] reports `None`.
+//! `#[global_allocator] static A: cubed_task::memory::CountingAllocator = cubed_task::memory::CountingAllocator;`
+//! and a call to [`mark_allocator_installed`]. Without it, [`TaskMemory::finish`] reports `None`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+/// How many tasks can be measured at once (more run unmeasured).
+pub const SLOTS: usize = 64;
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    static CURRENT: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
+static CURRENT: AtomicI64 = AtomicI64::new(0);
+static ACTIVE: AtomicU64 = AtomicU64::new(0);
+static PEAKS: [AtomicI64; SLOTS] = [const { AtomicI64::new(0) }; SLOTS];
 
 fn track(delta: i64) {
-    let _ = ACTIVE.try_with(|active| {
-        if active.get() {
-            let now = CURRENT.with(|c| {
-                let v = c.get() + delta;
-                c.set(v);
-                v
-            });
-            PEAK.with(|p| {
-                if now > p.get() {
-                    p.set(now)
-                }
-            });
+    let now = CURRENT.fetch_add(delta, Ordering::Relaxed) + delta;
+    if delta > 0 {
+        let mut active = ACTIVE.load(Ordering::Relaxed);
+        while active != 0 {
+            let slot = active.trailing_zeros() as usize;
+            PEAKS[slot].fetch_max(now, Ordering::Relaxed);
+            active &= active - 1;
         }
-    });
+    }
 }
 
-/// The system allocator, plus per-thread accounting while a task is measured.
+/// The system allocator, counting live heap bytes.
 pub struct CountingAllocator;
 
 // SAFETY: every call is forwarded unchanged to `System`; the bookkeeping only
-// touches const-initialised thread-locals, which never allocate.
+// touches atomics and never allocates.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
@@ -94,29 +96,46 @@ pub fn mark_allocator_installed() {
     }
 }
 
-/// Measures the heap peak of one task on the current thread.
-pub struct TaskMemory(());
+/// Measures the heap peak of one task (see the module docs).
+pub struct TaskMemory {
+    slot: Option<usize>,
+    start: i64,
+}
 
 impl TaskMemory {
-    /// Starts measuring on this thread.
+    /// Starts measuring; takes a free slot (none free: the task goes unmeasured).
     pub fn start() -> TaskMemory {
-        ACTIVE.with(|a| a.set(true));
-        CURRENT.with(|c| c.set(0));
-        PEAK.with(|p| p.set(0));
-        TaskMemory(())
+        let start = CURRENT.load(Ordering::Relaxed);
+        let mut slot = None;
+        let mut active = ACTIVE.load(Ordering::Relaxed);
+        while active != u64::MAX {
+            let free = (!active).trailing_zeros() as usize;
+            PEAKS[free].store(start, Ordering::Relaxed);
+            match ACTIVE.compare_exchange(active, active | (1 << free), Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => {
+                    slot = Some(free);
+                    break;
+                }
+                Err(now) => active = now,
+            }
+        }
+        TaskMemory { slot, start }
     }
 
-    /// Stops measuring; the peak heap bytes allocated by the task, if measured.
-    pub fn finish(self) -> Option<u64> {
-        let peak = PEAK.with(|p| p.get());
-        ACTIVE.with(|a| a.set(false));
-        INSTALLED.load(Ordering::Relaxed).then_some(peak.max(0) as u64)
+    /// Stops measuring; the task's peak heap bytes above the heap at its start.
+    pub fn finish(mut self) -> Option<u64> {
+        let slot = self.slot.take()?;
+        let peak = PEAKS[slot].load(Ordering::Relaxed);
+        ACTIVE.fetch_and(!(1 << slot), Ordering::AcqRel);
+        INSTALLED.load(Ordering::Relaxed).then_some((peak - self.start).max(0) as u64)
     }
 }
 
 impl Drop for TaskMemory {
     fn drop(&mut self) {
-        ACTIVE.with(|a| a.set(false));
+        if let Some(slot) = self.slot {
+            ACTIVE.fetch_and(!(1 << slot), Ordering::AcqRel);
+        }
     }
 }
 

@@ -1,0 +1,52 @@
+//! The memory model is honest: for every op kind, at realistic chunk sizes
+//! (50–200 MB), the measured peak of every task stays within its projection.
+//!
+//! Each case runs the `cubed` binary with one worker, so the process peak RSS
+//! (VmHWM) is also a per-task peak and must stay within the largest projection.
+
+use cubed_e2e::{temp_dir, Eval};
+use serde_json::Value;
+
+/// Runs `expr` and checks measured ≤ projected for every op; returns the op kinds seen.
+fn check(expr: &str, inputs: &[(&str, &std::path::Path)], output: &std::path::Path, work: &std::path::Path) -> Vec<String> {
+    let summary = work.join(format!("summary-{}.json", output.file_name().unwrap().to_string_lossy()));
+    let mut eval = Eval::new(expr, work.join("work")).output(output).args(["--workers", "1", "--summary-json"]).args([&summary]);
+    for (name, path) in inputs {
+        eval = eval.input(name, path);
+    }
+    eval.run();
+    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let mut kinds = vec![];
+    let mut max_projected = 0;
+    for op in s["ops"].as_array().unwrap() {
+        let projected = op["projected_mem"].as_u64().unwrap();
+        let measured = op["measured_mem"].as_u64().expect("the binary measures task memory");
+        assert!(measured <= projected, "{expr}: {} ({}) measured {measured} > projected {projected}", op["id"], op["kind"]);
+        max_projected = max_projected.max(projected);
+        kinds.push(op["kind"].as_str().unwrap().to_string());
+    }
+    let rss = s["peak_rss"].as_u64().expect("Linux reports VmHWM");
+    assert!(rss <= max_projected, "{expr}: process peak RSS {rss} > largest projection {max_projected}");
+    eprintln!("{expr}: ops {kinds:?}, peak RSS {} MB, largest projection {} MB", rss >> 20, max_projected >> 20);
+    kinds
+}
+
+#[test]
+fn measured_memory_stays_within_the_projection_for_every_op_kind() {
+    let dir = temp_dir("memory");
+    let d = dir.path();
+    let (a, b) = (d.join("a.zarr"), d.join("b.zarr"));
+    // 3000 x 3000 float64 chunks: 72 MB each.
+    let mut kinds = check("random((6000, 3000), chunks=(3000, 3000), seed=1)", &[], &a, d);
+    kinds.extend(check("random((6000, 3000), chunks=(3000, 3000), seed=2)", &[], &b, d));
+    kinds.extend(check("a*a + b*b", &[("a", &a), ("b", &b)], &d.join("ab.zarr"), d));
+    kinds.extend(check("mean(a*a + b*b, axis=0)", &[("a", &a), ("b", &b)], &d.join("qm.zarr"), d));
+    kinds.extend(check("sum(where(a > 0.5, a, b), axis=(0, 1))", &[("a", &a), ("b", &b)], &d.join("s.zarr"), d));
+    // 6000 x 1000 float64 target chunks: 48 MB each, through the rechunk algorithm.
+    kinds.extend(check("rechunk(a, (6000, 1000))", &[("a", &a)], &d.join("r.zarr"), d));
+    kinds.extend(check("astype(a * 100, int32)", &[("a", &a)], &d.join("i.zarr"), d));
+    kinds.extend(check("random((6000, 3000), chunks=(3000, 3000), seed=3, dtype=float32) > 0.5", &[], &d.join("f.zarr"), d));
+    for kind in ["blockwise", "reduce", "rechunk"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} op was exercised: {kinds:?}");
+    }
+}
