@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cubed_task::{LoadedPlan, Plan, TaskStats};
+use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Semaphore;
 
 use crate::error::{CubedError, Result};
 use crate::progress::Progress;
-use crate::runner::{Runner, TaskBatch};
+use crate::runner::{Runner, TaskBatch, TaskOutcome};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -78,6 +79,7 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
         .await
         .map_err(|e| CubedError::Runner(format!("create-arrays crashed: {e}")))??;
 
+    runner.prepare(&lp).await?;
     let progress = Progress::auto(options.quiet);
     let semaphore = Arc::new(Semaphore::new(runner.max_concurrency()));
     let ops = &lp.plan.ops;
@@ -122,22 +124,41 @@ async fn run_op(
 ) -> (usize, Result<OpSummary>) {
     let op = &lp.plan.ops[index];
     let started = Instant::now();
-    let mut tasks = FuturesUnordered::new();
-    for task in 0..op.num_tasks {
-        tasks.push(run_task(&lp, index, task, runner.as_ref(), &semaphore, &options));
+    let per_batch = runner.tasks_per_batch(&lp.plan, op).max(1);
+    let submit = |start: u64, stop: u64, attempt: u32, delay: Duration| -> BoxFuture<'_, (Vec<TaskOutcome>, u32)> {
+        let (lp, runner, semaphore) = (lp.clone(), runner.clone(), semaphore.clone());
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            let _permit = semaphore.acquire().await.expect("semaphore never closed");
+            (runner.run(TaskBatch { plan: lp, op: index, start, stop, attempt }).await, attempt)
+        })
+    };
+    let mut pending = FuturesUnordered::new();
+    let mut start = 0;
+    while start < op.num_tasks {
+        let stop = (start + per_batch).min(op.num_tasks);
+        pending.push(submit(start, stop, 1, Duration::ZERO));
+        start = stop;
     }
     let mut stats: Vec<TaskStats> = Vec::with_capacity(op.num_tasks as usize);
     let mut retries = 0;
-    while let Some(result) = tasks.next().await {
-        match result {
-            Ok((s, attempts)) => {
-                retries += u64::from(attempts - 1);
-                stats.push(s);
-                bar.inc();
-            }
-            Err(e) => {
-                bar.finish();
-                return (index, Err(e));
+    while let Some((outcomes, attempt)) = pending.next().await {
+        for outcome in outcomes {
+            match outcome.result {
+                Ok(s) => {
+                    stats.push(s);
+                    bar.inc();
+                }
+                // Retry the failed task on its own, after a backoff.
+                Err(e) if e.retryable && attempt < options.attempts => {
+                    retries += 1;
+                    let delay = backoff(options.backoff, attempt, outcome.index);
+                    pending.push(submit(outcome.index, outcome.index + 1, attempt + 1, delay));
+                }
+                Err(error) => {
+                    bar.finish();
+                    return (index, Err(CubedError::TaskFailed { op: op.id.clone(), task: outcome.index, attempt, error }));
+                }
             }
         }
     }
@@ -158,38 +179,6 @@ async fn run_op(
             bytes_written: stats.iter().map(|s| s.bytes_written).sum(),
         }),
     )
-}
-
-/// Runs one task until it succeeds, fails for good, or runs out of attempts.
-async fn run_task(
-    lp: &Arc<LoadedPlan>,
-    op: usize,
-    task: u64,
-    runner: &dyn Runner,
-    semaphore: &Semaphore,
-    options: &ComputeOptions,
-) -> Result<(TaskStats, u32)> {
-    let mut attempt = 1;
-    loop {
-        let outcome = {
-            let _permit = semaphore.acquire().await.expect("semaphore never closed");
-            let batch = TaskBatch { plan: lp.clone(), op, start: task, stop: task + 1, attempt };
-            runner.run(batch).await.pop()
-        };
-        let result = outcome
-            .map(|o| o.result)
-            .unwrap_or_else(|| Err(cubed_task::TaskError::retryable("the runner returned no result")));
-        match result {
-            Ok(stats) => return Ok((stats, attempt)),
-            Err(e) if e.retryable && attempt < options.attempts => {
-                tokio::time::sleep(backoff(options.backoff, attempt, task)).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                return Err(CubedError::TaskFailed { op: lp.plan.ops[op].id.clone(), task, attempt, error });
-            }
-        }
-    }
 }
 
 /// `base × 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5).

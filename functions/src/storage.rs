@@ -96,8 +96,11 @@ pub fn io_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn roots() -> &'static Mutex<HashMap<String, (Arc<dyn ObjectStore>, ReadableWritableListableStorage)>> {
-    static ROOTS: OnceLock<Mutex<HashMap<String, (Arc<dyn ObjectStore>, ReadableWritableListableStorage)>>> = OnceLock::new();
+/// The clients of one root: the object store and zarrs' synchronous view of it.
+type Root = (Arc<dyn ObjectStore>, ReadableWritableListableStorage);
+
+fn roots() -> &'static Mutex<HashMap<String, Root>> {
+    static ROOTS: OnceLock<Mutex<HashMap<String, Root>>> = OnceLock::new();
     ROOTS.get_or_init(Default::default)
 }
 
@@ -143,8 +146,8 @@ impl StoreUrl {
         let (store, zarr) = match roots.get(&root) {
             Some(entry) => entry.clone(),
             None => {
-                let store: Arc<dyn ObjectStore> = if root.starts_with("s3://") {
-                    s3_store(url, &root["s3://".len()..])?
+                let store: Arc<dyn ObjectStore> = if let Some(bucket) = root.strip_prefix("s3://") {
+                    s3_store(url, bucket)?
                 } else if root.starts_with("memory://") {
                     Arc::new(object_store::memory::InMemory::new())
                 } else {
@@ -216,7 +219,7 @@ impl StoreUrl {
         match meta.codec.unwrap_or(Codec::OUTPUT_DEFAULT) {
             Codec::None => {}
             Codec::Zstd { level } => {
-                builder.bytes_to_bytes_codecs(vec![Arc::new(ZstdCodec::new(level.into(), false))]);
+                builder.bytes_to_bytes_codecs(vec![Arc::new(ZstdCodec::new(level, false))]);
             }
             Codec::Gzip { level } => {
                 let codec = GzipCodec::new(level).map_err(|e| StoreError::Config { url: meta.name.clone(), message: e.to_string() })?;

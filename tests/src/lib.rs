@@ -229,3 +229,69 @@ impl Eval {
         &mut self.cmd
     }
 }
+
+/// A local cloud started with `localstack/up.sh` (an S3 server and `cargo
+/// lambda watch` serving the task function) on free loopback ports, stopped
+/// with `localstack/down.sh` when dropped.
+pub struct LocalCloud {
+    /// Environment to give the driver (credentials, region, endpoints).
+    pub env: Vec<(String, String)>,
+    /// The bucket created for the tests.
+    pub bucket: String,
+    /// S3 endpoint URL.
+    pub s3_endpoint: String,
+    /// Lambda Invoke endpoint URL.
+    pub lambda_endpoint: String,
+    state: TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port").local_addr().unwrap().port()
+}
+
+impl LocalCloud {
+    /// Starts the stack with `s3` = `moto` or `localstack`.
+    pub fn start(s3: &str) -> LocalCloud {
+        let state = temp_dir(&format!("cloud-{s3}"));
+        let (s3_port, lambda_port) = (free_port(), free_port());
+        run(Command::new(repo_root().join("localstack/up.sh"))
+            .args(["--s3", s3, "--state"])
+            .arg(state.path())
+            .env("CUBED_S3_PORT", s3_port.to_string())
+            .env("CUBED_LAMBDA_PORT", lambda_port.to_string()));
+        let env_text = std::fs::read_to_string(state.path().join("env")).expect("up.sh writes its env file");
+        let env: Vec<(String, String)> = env_text
+            .lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).expect("variable in env file");
+        LocalCloud { bucket: get("CUBED_TEST_BUCKET"), s3_endpoint: get("AWS_ENDPOINT_URL_S3"), lambda_endpoint: get("AWS_ENDPOINT_URL_LAMBDA"), env, state }
+    }
+
+    /// `cubed` with this cloud's environment.
+    pub fn cubed(&self) -> Command {
+        let mut cmd = cubed();
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// An `s3://` URL in the test bucket.
+    pub fn url(&self, path: &str) -> String {
+        format!("s3://{}/{}", self.bucket, path)
+    }
+
+    /// The log of the S3 server and of `cargo lambda watch`, for failure messages.
+    pub fn logs(&self) -> String {
+        ["s3.log", "lambda.log"]
+            .iter()
+            .map(|f| format!("--- {f} ---\n{}", std::fs::read_to_string(self.state.path().join(f)).unwrap_or_default()))
+            .collect()
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("localstack/down.sh")).arg("--state").arg(self.state.path()).output();
+    }
+}

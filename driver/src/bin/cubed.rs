@@ -9,6 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use cubed::expr;
 use cubed::size::{format_size, parse_size};
+use cubed::runner::{LambdaConfig, LambdaRunner};
 use cubed::{Codec, CubedError, LocalRunner, Output, Plan, PlanOptions, Spec};
 use cubed_task::storage::{read_region, StoreUrl};
 use cubed_task::{ChunkData, LoadedPlan};
@@ -82,11 +83,40 @@ struct JobArgs {
     save_plan: Option<PathBuf>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RunnerKind {
+    /// In this process (the default).
+    Local,
+    /// AWS Lambda invocations of the cubed-rs task function.
+    Lambda,
+}
+
 #[derive(Args)]
 struct RunArgs {
-    /// Concurrent tasks (default: cores, bounded by memory / allowed_mem).
+    /// Where tasks run.
+    #[arg(long, value_enum, default_value = "local")]
+    runner: RunnerKind,
+    /// Concurrent tasks of the local runner (default: cores, bounded by memory / allowed_mem).
     #[arg(long)]
     workers: Option<usize>,
+    /// Lambda: the task function's name or ARN.
+    #[arg(long, value_name = "NAME", required_if_eq("runner", "lambda"))]
+    function: Option<String>,
+    /// Lambda: alias or version of the function.
+    #[arg(long)]
+    qualifier: Option<String>,
+    /// Lambda: region (default: AWS_REGION / the profile's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Lambda: Invoke endpoint override, e.g. an emulator (default: AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    lambda_endpoint: Option<String>,
+    /// Lambda: most invocations in flight.
+    #[arg(long, default_value_t = cubed::runner::lambda::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Lambda: tasks per invocation (default: chosen from each op's size).
+    #[arg(long)]
+    tasks_per_invocation: Option<u64>,
     /// Attempts per task before the run fails.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
@@ -182,12 +212,25 @@ fn plan_job(job: &JobArgs) -> Result<(Plan, Vec<usize>, bool), CubedError> {
 }
 
 async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
-    let runner = match run.workers {
-        Some(n) => LocalRunner::new(n),
-        None => LocalRunner::for_machine(plan.spec.allowed_mem),
+    let runner: Arc<dyn cubed::Runner> = match run.runner {
+        RunnerKind::Local => Arc::new(match run.workers {
+            Some(n) => LocalRunner::new(n),
+            None => LocalRunner::for_machine(plan.spec.allowed_mem),
+        }),
+        RunnerKind::Lambda => Arc::new(
+            LambdaRunner::new(LambdaConfig {
+                function: run.function.clone().expect("clap requires --function with --runner lambda"),
+                qualifier: run.qualifier.clone(),
+                region: run.region.clone(),
+                endpoint: run.lambda_endpoint.clone(),
+                concurrency: run.concurrency,
+                tasks_per_invocation: run.tasks_per_invocation,
+            })
+            .await,
+        ),
     };
     let options = cubed::ComputeOptions { attempts: run.attempts.max(1), quiet: run.quiet, ..Default::default() };
-    let summary = cubed::execute(plan, Arc::new(runner), &options).await?;
+    let summary = cubed::execute(plan, runner, &options).await?;
     if !run.quiet {
         cubed::print_summary(&summary);
     }

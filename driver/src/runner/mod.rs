@@ -2,13 +2,16 @@
 //! tasks and report" — with one module per backend. Retries, concurrency
 //! limits and progress live in the [`crate::scheduler`], never in a runner.
 
+pub mod lambda;
 pub mod local;
 
 use std::sync::Arc;
 
+use cubed_task::plan::{Op, Plan};
 use cubed_task::{LoadedPlan, TaskError, TaskStats};
 use futures::future::BoxFuture;
 
+pub use lambda::{LambdaConfig, LambdaRunner};
 pub use local::LocalRunner;
 
 /// A contiguous range of tasks of one op.
@@ -41,6 +44,14 @@ pub trait Runner: Send + Sync {
     fn name(&self) -> &'static str;
     /// How many batches may run at once.
     fn max_concurrency(&self) -> usize;
+    /// How many tasks of `op` to send in one batch (default 1).
+    fn tasks_per_batch(&self, _plan: &Plan, _op: &Op) -> u64 {
+        1
+    }
+    /// Checks and setup before the first task (e.g. publish the plan); default none.
+    fn prepare<'a>(&'a self, _plan: &'a Arc<LoadedPlan>) -> BoxFuture<'a, crate::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Runs every task of `batch` and reports each one. An error affecting the
     /// whole batch (e.g. a failed invocation) is reported for each task.
     fn run(&self, batch: TaskBatch) -> BoxFuture<'_, Vec<TaskOutcome>>;

@@ -1,0 +1,107 @@
+//! End to end through a local cloud: the driver invokes the real task handler
+//! through cargo-lambda's emulator of the Lambda Invoke API, and the handler
+//! reads and writes Zarr on a real S3 server (moto, and LocalStack's S3).
+
+use std::process::Command;
+
+use cubed_e2e::{run, run_failing, run_python, LocalCloud};
+
+const LAMBDA: [&str; 4] = ["--runner", "lambda", "--function", "cubed-task"];
+
+fn eval(cloud: &LocalCloud, expr: &str, extra: &[&str]) -> String {
+    let mut cmd = cloud.cubed();
+    cmd.args(["eval", expr, "-q", "--work-dir", &cloud.url("work")]).args(extra);
+    run(&mut cmd)
+}
+
+/// Quadratic means and a rechunk on S3 through the Lambda runner give exactly
+/// the local runner's results, and zarr-python reads them back correctly.
+fn lambda_matches_local(cloud: &LocalCloud) {
+    let (a, b) = (cloud.url("in/a.zarr"), cloud.url("in/b.zarr"));
+    eval(cloud, "random((600, 500), chunks=(128, 100), seed=1)", &["-o", &a]);
+    eval(cloud, "random((600, 500), chunks=(128, 100), seed=2)", &["-o", &b]);
+    let inputs = ["-i", &format!("a={a}"), "-i", &format!("b={b}")];
+    let (qm_lambda, qm_local) = (cloud.url("out/qm-lambda.zarr"), cloud.url("out/qm-local.zarr"));
+    let (rc_lambda, rc_local) = (cloud.url("out/rc-lambda.zarr"), cloud.url("out/rc-local.zarr"));
+    let expr = "(mean(a*a + b*b, axis=0), rechunk(a, (600, 7)))";
+    let mut args: Vec<&str> = inputs.to_vec();
+    args.extend(["-o", &qm_lambda, "-o", &rc_lambda, "--tasks-per-invocation", "2"]);
+    args.extend(LAMBDA);
+    eval(cloud, expr, &args);
+    let mut args: Vec<&str> = inputs.to_vec();
+    args.extend(["-o", &qm_local, "-o", &rc_local]);
+    eval(cloud, expr, &args);
+    // Identical values, checked by cubed itself...
+    let diff = eval(
+        cloud,
+        "(max(abs(x - y)), max(abs(r - a)), max(abs(s - a)))",
+        &["-i", &format!("x={qm_lambda}"), "-i", &format!("y={qm_local}"), "-i", &format!("r={rc_lambda}"), "-i", &format!("s={rc_local}"), "-i", &format!("a={a}")],
+    );
+    assert_eq!(diff, "0.0\n0.0\n0.0\n", "lambda and local results differ\n{}", cloud.logs());
+    // ... and by zarr-python against numpy on the inputs.
+    run_python(
+        r#"
+import sys, numpy as np, zarr
+endpoint, a, b, qm, rc = sys.argv[1:]
+opts = {"endpoint_url": endpoint, "key": "test", "secret": "test"}
+open_ = lambda u: zarr.open_array(u, mode="r", storage_options=opts)
+A, B = open_(a)[:], open_(b)[:]
+np.testing.assert_allclose(open_(qm)[:], (A * A + B * B).mean(axis=0), rtol=1e-12)
+r = open_(rc)
+assert r.chunks == (600, 7), r.chunks
+np.testing.assert_array_equal(r[:], A)
+"#,
+        [&cloud.s3_endpoint, &a, &b, &qm_lambda, &rc_lambda],
+    );
+}
+
+/// A payload the handler cannot serve gets a clear, non-retryable error.
+fn malformed_payload_is_rejected(cloud: &LocalCloud) {
+    let url = format!("{}/2015-03-31/functions/cubed-task/invocations", cloud.lambda_endpoint);
+    for (payload, expected) in [
+        (r#"{"hello": 1}"#, "malformed payload"),
+        (r#"{"plan_dir": "s3://nowhere/x", "digest": "0", "op": "op-001", "start": 0, "stop": 1, "attempt": 1}"#, "plan"),
+    ] {
+        let out = run(Command::new("curl").args(["-s", "-X", "POST", &url, "-d", payload]));
+        assert!(out.contains("cubed.InvalidRequest") && out.contains(expected), "payload {payload}: {out}\n{}", cloud.logs());
+    }
+}
+
+#[test]
+fn lambda_runner_on_moto() {
+    let cloud = LocalCloud::start("moto");
+    lambda_matches_local(&cloud);
+    malformed_payload_is_rejected(&cloud);
+    function_memory_below_allowed_mem_is_refused(&cloud);
+}
+
+#[test]
+fn lambda_runner_on_localstack_s3() {
+    let cloud = LocalCloud::start("localstack");
+    lambda_matches_local(&cloud);
+    malformed_payload_is_rejected(&cloud);
+}
+
+/// moto implements Lambda's control plane: a function created there with 128 MB
+/// makes the driver refuse a 2 GB plan before launch, saying what to set.
+fn function_memory_below_allowed_mem_is_refused(cloud: &LocalCloud) {
+    run_python(
+        r#"
+import io, sys, zipfile, boto3
+endpoint = sys.argv[1]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+role = boto3.client("iam", **kw).create_role(RoleName="cubed-small", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("bootstrap", "")
+boto3.client("lambda", **kw).create_function(FunctionName="cubed-small", Runtime="provided.al2023", Role=role,
+    Handler="bootstrap", Code={"ZipFile": buf.getvalue()}, MemorySize=128)
+"#,
+        [&cloud.s3_endpoint],
+    );
+    let mut cmd = cloud.cubed();
+    cmd.args(["eval", "sum(arange(10))", "-q", "--work-dir", &cloud.url("work"), "--runner", "lambda", "--function", "cubed-small"])
+        .args(["--lambda-endpoint", &cloud.s3_endpoint]);
+    let err = run_failing(&mut cmd);
+    assert!(err.contains("has 128 MB of memory but allowed_mem is 2.00 GB") && err.contains("at least 1908 MB"), "{err}");
+}
