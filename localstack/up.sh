@@ -9,7 +9,8 @@
 # to DIR/env (and prints it), and the PIDs it started to DIR/pids, which
 # localstack/down.sh stops. Ports and names from the environment:
 #   CUBED_S3_PORT (moto 5055, localstack 4566), CUBED_LAMBDA_PORT (9100),
-#   CUBED_BUCKET (cubed-test), CUBED_LAMBDA_CONCURRENCY (8).
+#   CUBED_BUCKET (cubed-test), CUBED_LAMBDA_CONCURRENCY (8),
+#   CUBED_LAMBDA_RELEASE=1 to serve the release build of the function.
 # Needs scripts/python-env.sh (moto, cargo-lambda) and, for --s3 localstack,
 # scripts/python-env.sh localstack.
 set -euo pipefail
@@ -71,7 +72,9 @@ curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user test:test -X PUT "http://127.
 log "bucket s3://$bucket ready"
 
 log "starting cargo lambda watch on 127.0.0.1:$lambda_port (function cubed-task)"
-(cd "$REPO" && exec "$venv/bin/cargo-lambda" lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
+release=()
+[[ "${CUBED_LAMBDA_RELEASE:-0}" != 1 ]] || release=(--release)
+(cd "$REPO" && exec "$venv/bin/cargo-lambda" lambda watch "${release[@]}" --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
     --concurrency "$concurrency" --ignore-changes \
     --env-var "AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1" \
     >"$state/lambda.log" 2>&1) &
