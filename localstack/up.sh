@@ -10,7 +10,8 @@
 # localstack/down.sh stops. Ports and names from the environment:
 #   CUBED_S3_PORT (moto 5055, localstack 4566), CUBED_LAMBDA_PORT (9100),
 #   CUBED_BUCKET (cubed-test), CUBED_LAMBDA_CONCURRENCY (8),
-#   CUBED_LAMBDA_RELEASE=1 to serve the release build of the function.
+#   CUBED_LAMBDA_RELEASE=1 to serve the release build of the function,
+#   CUBED_FUNCTION_ENV="K=V,K2=V2" for extra function environment (e.g. CUBED_FAULTS).
 # Needs scripts/python-env.sh (moto, cargo-lambda) and, for --s3 localstack,
 # scripts/python-env.sh localstack.
 set -euo pipefail
@@ -76,7 +77,7 @@ release=()
 [[ "${CUBED_LAMBDA_RELEASE:-0}" != 1 ]] || release=(--release)
 (cd "$REPO" && exec "$venv/bin/cargo-lambda" lambda watch "${release[@]}" --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
     --concurrency "$concurrency" --ignore-changes \
-    --env-var "AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1" \
+    --env-var "AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1${CUBED_FUNCTION_ENV:+,$CUBED_FUNCTION_ENV}" \
     >"$state/lambda.log" 2>&1) &
 echo $! >>"$state/pids"
 wait_http "http://127.0.0.1:$lambda_port/" 120 || fail "cargo lambda watch did not come up (see $state/lambda.log)"

@@ -1,15 +1,17 @@
 //! The scheduler: runs a plan's ops as soon as their inputs are complete
 //! (independent ops concurrently), bounds how many tasks run at once, retries
-//! failed tasks with exponential backoff and jitter, and reports progress and a
-//! summary. It is the only place these concerns live; runners just run tasks.
+//! failed tasks with exponential backoff and jitter, launches backup copies of
+//! stragglers, skips chunks already written (resume), and records a history of
+//! every task. It is the only place these concerns live; runners just run tasks.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cubed_task::{LoadedPlan, Plan, TaskStats};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
+use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::error::{CubedError, Result};
@@ -23,18 +25,30 @@ pub struct ComputeOptions {
     pub attempts: u32,
     /// First retry delay; doubles per attempt, with ±50 % jitter.
     pub backoff: Duration,
+    /// Launch backup copies of straggling tasks.
+    pub backups: bool,
+    /// Skip tasks whose output chunks exist from an earlier run of the same plan.
+    pub resume: bool,
     /// No progress output.
     pub quiet: bool,
 }
 
 impl Default for ComputeOptions {
     fn default() -> Self {
-        ComputeOptions { attempts: 3, backoff: Duration::from_millis(200), quiet: false }
+        ComputeOptions { attempts: 3, backoff: Duration::from_millis(200), backups: true, resume: false, quiet: false }
     }
 }
 
+/// Backups start once this many tasks of an op have started...
+pub const BACKUP_MIN_STARTED: usize = 10;
+/// ... and this fraction of them has finished; then a task running longer than
+/// [`BACKUP_SLOW_FACTOR`] × the median finished duration gets one backup copy.
+pub const BACKUP_MIN_FINISHED: f64 = 0.5;
+/// See [`BACKUP_MIN_FINISHED`].
+pub const BACKUP_SLOW_FACTOR: f64 = 3.0;
+
 /// What one op did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OpSummary {
     /// Op id.
     pub id: String,
@@ -44,6 +58,8 @@ pub struct OpSummary {
     pub fused: Vec<String>,
     /// Number of tasks.
     pub tasks: u64,
+    /// Tasks skipped because their chunks already existed (resume).
+    pub skipped: u64,
     /// Wall time of the op, in seconds.
     pub wall_s: f64,
     /// Projected memory per task.
@@ -52,6 +68,8 @@ pub struct OpSummary {
     pub measured_mem: Option<u64>,
     /// Retries performed.
     pub retries: u64,
+    /// Backup copies launched.
+    pub backups: u64,
     /// Bytes read (uncompressed).
     pub bytes_read: u64,
     /// Bytes written (uncompressed).
@@ -59,7 +77,7 @@ pub struct OpSummary {
 }
 
 /// What a whole run did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     /// Per op, in plan order.
     pub ops: Vec<OpSummary>,
@@ -67,6 +85,41 @@ pub struct RunSummary {
     pub wall_s: f64,
     /// Process peak RSS at the end, when known.
     pub peak_rss: Option<u64>,
+    /// Where the task history was saved.
+    pub history: Option<String>,
+}
+
+/// One attempt of one task, as recorded in the history.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskEvent {
+    /// Op id.
+    pub op: String,
+    /// Task index.
+    pub task: u64,
+    /// Attempt number (from 1).
+    pub attempt: u32,
+    /// True for a backup copy.
+    pub backup: bool,
+    /// Seconds from the start of the run to the start of the attempt.
+    pub start_s: f64,
+    /// Seconds from the start of the run to its result.
+    pub end_s: f64,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// True when this result was ignored (its twin finished first).
+    pub ignored: bool,
+    /// Task stats, when it succeeded.
+    pub stats: Option<TaskStats>,
+}
+
+/// The saved history of a run.
+#[derive(Serialize)]
+struct History<'a> {
+    digest: &'a str,
+    ok: bool,
+    error: Option<String>,
+    events: &'a [TaskEvent],
+    summary: Option<&'a RunSummary>,
 }
 
 /// Runs `plan` on `runner`: refuses it first if any op is over budget.
@@ -74,16 +127,58 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
     crate::planner::check_memory(&plan)?;
     let started = Instant::now();
     let lp = Arc::new(LoadedPlan::new(plan));
-    let create = lp.clone();
-    tokio::task::spawn_blocking(move || create.create_arrays())
-        .await
-        .map_err(|e| CubedError::Runner(format!("create-arrays crashed: {e}")))??;
-
     runner.prepare(&lp).await?;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let result = run_ops(&lp, runner, options, started, &events).await;
+    let events = events.lock().expect("history lock").clone();
+    let history_url = history_location(&lp);
+    let (ok, error, summary) = match &result {
+        Ok(ops) => (
+            true,
+            None,
+            Some(RunSummary { ops: ops.clone(), wall_s: started.elapsed().as_secs_f64(), peak_rss: cubed_task::memory::peak_rss_bytes(), history: Some(history_url.clone()) }),
+        ),
+        Err(e) => (false, Some(e.to_string()), None),
+    };
+    let saved = save_history(&lp, &History { digest: &lp.digest, ok, error, events: &events, summary: summary.as_ref() }).await;
+    match (result, summary) {
+        (Ok(_), Some(mut summary)) => {
+            if let Err(e) = saved {
+                eprintln!("warning: could not save the task history: {e}");
+                summary.history = None;
+            }
+            Ok(summary)
+        }
+        (Err(e), _) => Err(e),
+        (Ok(_), None) => unreachable!("a summary exists for every successful run"),
+    }
+}
+
+fn history_location(lp: &LoadedPlan) -> String {
+    format!("{}/{}/history", lp.plan.spec.work_dir.trim_end_matches('/'), cubed_task::plan::intermediate_dir_name(&lp.digest))
+}
+
+async fn save_history(lp: &LoadedPlan, history: &History<'_>) -> Result<()> {
+    let dir = history_location(lp);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let json = serde_json::to_vec_pretty(history).expect("history serializes");
+    tokio::task::spawn_blocking(move || cubed_task::storage::StoreUrl::parse(&dir)?.put(&format!("run-{stamp}.json"), json))
+        .await
+        .map_err(|e| CubedError::Runner(e.to_string()))??;
+    Ok(())
+}
+
+async fn run_ops(
+    lp: &Arc<LoadedPlan>,
+    runner: Arc<dyn Runner>,
+    options: &ComputeOptions,
+    started: Instant,
+    events: &Arc<Mutex<Vec<TaskEvent>>>,
+) -> Result<Vec<OpSummary>> {
     let progress = Progress::auto(options.quiet);
     let semaphore = Arc::new(Semaphore::new(runner.max_concurrency()));
     let ops = &lp.plan.ops;
-    let producers: Vec<Option<usize>> = lp.plan.arrays.iter().enumerate().map(|(a, _)| ops.iter().position(|o| o.output == a)).collect();
+    let producers: Vec<Option<usize>> = (0..lp.plan.arrays.len()).map(|a| ops.iter().position(|o| o.output == a)).collect();
     let deps: Vec<Vec<usize>> = ops.iter().map(|o| o.inputs.iter().filter_map(|&i| producers[i]).collect()).collect();
 
     let mut done: HashSet<usize> = HashSet::new();
@@ -96,7 +191,8 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
                 started_ops.insert(i);
                 let label = format!("{} {} ({})", ops[i].id, ops[i].kind.name(), ops[i].fused.join("+"));
                 let bar = progress.op(label, ops[i].num_tasks);
-                running.push(run_op(lp.clone(), i, runner.clone(), semaphore.clone(), options.clone(), bar));
+                let ctx = OpContext { lp: lp.clone(), index: i, runner: runner.clone(), semaphore: semaphore.clone(), options: options.clone(), started, events: events.clone() };
+                running.push(async move { (i, ctx.run(bar).await) });
             }
         }
         match running.next().await {
@@ -107,78 +203,207 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
             }
         }
     }
-    Ok(RunSummary {
-        ops: summaries.into_iter().map(|s| s.expect("every op ran")).collect(),
-        wall_s: started.elapsed().as_secs_f64(),
-        peak_rss: cubed_task::memory::peak_rss_bytes(),
-    })
+    Ok(summaries.into_iter().map(|s| s.expect("every op ran")).collect())
 }
 
-async fn run_op(
+/// Everything one op's run needs.
+struct OpContext {
     lp: Arc<LoadedPlan>,
     index: usize,
     runner: Arc<dyn Runner>,
     semaphore: Arc<Semaphore>,
     options: ComputeOptions,
-    mut bar: crate::progress::OpProgress,
-) -> (usize, Result<OpSummary>) {
-    let op = &lp.plan.ops[index];
-    let started = Instant::now();
-    let per_batch = runner.tasks_per_batch(&lp.plan, op).max(1);
-    let submit = |start: u64, stop: u64, attempt: u32, delay: Duration| -> BoxFuture<'_, (Vec<TaskOutcome>, u32)> {
-        let (lp, runner, semaphore) = (lp.clone(), runner.clone(), semaphore.clone());
+    started: Instant,
+    events: Arc<Mutex<Vec<TaskEvent>>>,
+}
+
+/// The state of one task of the running op.
+#[derive(Default, Clone)]
+struct TaskState {
+    done: bool,
+    in_flight: u32,
+    /// When its oldest copy in flight started (after getting a concurrency slot).
+    running_since: Option<Instant>,
+    backed_up: bool,
+}
+
+/// The result of one submitted batch.
+struct BatchResult {
+    outcomes: Vec<TaskOutcome>,
+    attempt: u32,
+    backup: bool,
+    start_s: f64,
+}
+
+impl OpContext {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&LoadedPlan) -> std::result::Result<T, cubed_task::TaskError> + Send + 'static) -> Result<T> {
+        let lp = self.lp.clone();
+        tokio::task::spawn_blocking(move || f(&lp)).await.map_err(|e| CubedError::Runner(e.to_string()))?.map_err(CubedError::from)
+    }
+
+    fn submit(&self, start: u64, stop: u64, attempt: u32, backup: bool, delay: Duration, states: &Arc<Mutex<Vec<TaskState>>>) -> BoxFuture<'static, BatchResult> {
+        let (lp, runner, semaphore, states, op, t0) = (self.lp.clone(), self.runner.clone(), self.semaphore.clone(), states.clone(), self.index, self.started);
+        {
+            let mut st = states.lock().expect("state lock");
+            for s in &mut st[start as usize..stop as usize] {
+                s.in_flight += 1;
+            }
+        }
         Box::pin(async move {
             tokio::time::sleep(delay).await;
             let _permit = semaphore.acquire().await.expect("semaphore never closed");
-            (runner.run(TaskBatch { plan: lp, op: index, start, stop, attempt }).await, attempt)
+            let now = Instant::now();
+            {
+                let mut st = states.lock().expect("state lock");
+                for s in &mut st[start as usize..stop as usize] {
+                    s.running_since.get_or_insert(now);
+                }
+            }
+            let outcomes = runner.run(TaskBatch { plan: lp, op, start, stop, attempt }).await;
+            BatchResult { outcomes, attempt, backup, start_s: (now - t0).as_secs_f64() }
         })
-    };
-    let mut pending = FuturesUnordered::new();
-    let mut start = 0;
-    while start < op.num_tasks {
-        let stop = (start + per_batch).min(op.num_tasks);
-        pending.push(submit(start, stop, 1, Duration::ZERO));
-        start = stop;
     }
-    let mut stats: Vec<TaskStats> = Vec::with_capacity(op.num_tasks as usize);
-    let mut retries = 0;
-    while let Some((outcomes, attempt)) = pending.next().await {
-        for outcome in outcomes {
-            match outcome.result {
-                Ok(s) => {
-                    stats.push(s);
-                    bar.inc();
+
+    async fn run(self, mut bar: crate::progress::OpProgress) -> Result<OpSummary> {
+        let op = self.lp.plan.ops[self.index].clone();
+        let op_started = Instant::now();
+        let n = op.num_tasks as usize;
+        let finished_before = if self.options.resume {
+            let o = op.clone();
+            self.blocking(move |lp| lp.finished_tasks(&o)).await?
+        } else {
+            vec![false; n]
+        };
+        let skipped = finished_before.iter().filter(|d| **d).count() as u64;
+        if skipped < op.num_tasks {
+            let out = op.output;
+            self.blocking(move |lp| lp.begin_array(out)).await?;
+        }
+        bar.skip(skipped);
+        let states = Arc::new(Mutex::new(finished_before.iter().map(|&d| TaskState { done: d, ..Default::default() }).collect::<Vec<_>>()));
+        let per_batch = self.runner.tasks_per_batch(&self.lp.plan, &op).max(1) as usize;
+        let mut pending: FuturesUnordered<BoxFuture<'static, BatchResult>> = FuturesUnordered::new();
+        // Batches of consecutive tasks still to do.
+        let mut i = 0;
+        while i < n {
+            if finished_before[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < n && !finished_before[j] && j - i < per_batch {
+                j += 1;
+            }
+            pending.push(self.submit(i as u64, j as u64, 1, false, Duration::ZERO, &states));
+            i = j;
+        }
+        let mut stats: Vec<TaskStats> = Vec::with_capacity(n);
+        let mut durations: Vec<f64> = Vec::new();
+        let (mut retries, mut backups) = (0u64, 0u64);
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        while !pending.is_empty() {
+            let batch = tokio::select! {
+                Some(batch) = pending.next() => batch,
+                _ = tick.tick() => {
+                    if self.options.backups {
+                        for index in self.stragglers(&states, &durations) {
+                            backups += 1;
+                            pending.push(self.submit(index, index + 1, 1, true, Duration::ZERO, &states));
+                        }
+                    }
+                    continue;
                 }
-                // Retry the failed task on its own, after a backoff.
-                Err(e) if e.retryable && attempt < options.attempts => {
-                    retries += 1;
-                    let delay = backoff(options.backoff, attempt, outcome.index);
-                    pending.push(submit(outcome.index, outcome.index + 1, attempt + 1, delay));
+            };
+            let end_s = self.started.elapsed().as_secs_f64();
+            for outcome in batch.outcomes {
+                let index = outcome.index as usize;
+                let (was_done, twin_running) = {
+                    let mut st = states.lock().expect("state lock");
+                    let s = &mut st[index];
+                    s.in_flight = s.in_flight.saturating_sub(1);
+                    let was_done = s.done;
+                    if outcome.result.is_ok() {
+                        s.done = true;
+                    }
+                    if s.in_flight == 0 {
+                        s.running_since = None;
+                    }
+                    (was_done, s.in_flight > 0)
+                };
+                let ignored = was_done || (outcome.result.is_err() && twin_running);
+                self.events.lock().expect("history lock").push(TaskEvent {
+                    op: op.id.clone(),
+                    task: outcome.index,
+                    attempt: batch.attempt,
+                    backup: batch.backup,
+                    start_s: batch.start_s,
+                    end_s,
+                    error: outcome.result.as_ref().err().map(|e| e.message.clone()),
+                    ignored,
+                    stats: outcome.result.as_ref().ok().cloned(),
+                });
+                if ignored {
+                    continue;
                 }
-                Err(error) => {
-                    bar.finish();
-                    return (index, Err(CubedError::TaskFailed { op: op.id.clone(), task: outcome.index, attempt, error }));
+                match outcome.result {
+                    Ok(s) => {
+                        durations.push(s.duration_s);
+                        stats.push(s);
+                        bar.inc();
+                    }
+                    Err(e) if e.retryable && batch.attempt < self.options.attempts => {
+                        retries += 1;
+                        let delay = backoff(self.options.backoff, batch.attempt, outcome.index);
+                        pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt + 1, false, delay, &states));
+                    }
+                    Err(error) => {
+                        bar.finish();
+                        return Err(CubedError::TaskFailed { op: op.id.clone(), task: outcome.index, attempt: batch.attempt, error });
+                    }
                 }
             }
         }
-    }
-    bar.finish();
-    let measured = stats.iter().filter_map(|s| s.peak_mem).max().map(|m| m + lp.plan.spec.reserved_mem);
-    (
-        index,
+        bar.finish();
+        let out = op.output;
+        self.blocking(move |lp| lp.write_metadata(out)).await?;
+        let measured = stats.iter().filter_map(|s| s.peak_mem).max().map(|m| m + self.lp.plan.spec.reserved_mem);
         Ok(OpSummary {
             id: op.id.clone(),
             kind: op.kind.name(),
             fused: op.fused.clone(),
             tasks: op.num_tasks,
-            wall_s: started.elapsed().as_secs_f64(),
+            skipped,
+            wall_s: op_started.elapsed().as_secs_f64(),
             projected_mem: op.projected_mem,
             measured_mem: measured,
             retries,
+            backups,
             bytes_read: stats.iter().map(|s| s.bytes_read).sum(),
             bytes_written: stats.iter().map(|s| s.bytes_written).sum(),
-        }),
-    )
+        })
+    }
+
+    /// Running tasks that deserve a backup copy now (see [`BACKUP_SLOW_FACTOR`]).
+    fn stragglers(&self, states: &Arc<Mutex<Vec<TaskState>>>, durations: &[f64]) -> Vec<u64> {
+        let mut st = states.lock().expect("state lock");
+        let started = durations.len() + st.iter().filter(|s| s.running_since.is_some()).count();
+        if started < BACKUP_MIN_STARTED || (durations.len() as f64) < BACKUP_MIN_FINISHED * started as f64 {
+            return vec![];
+        }
+        let mut sorted = durations.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let limit = Duration::from_secs_f64(BACKUP_SLOW_FACTOR * sorted[sorted.len() / 2]);
+        let now = Instant::now();
+        st.iter_mut()
+            .enumerate()
+            .filter(|(_, s)| !s.done && !s.backed_up && s.running_since.is_some_and(|t| now - t > limit))
+            .map(|(i, s)| {
+                s.backed_up = true;
+                i as u64
+            })
+            .collect()
+    }
 }
 
 /// `base × 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5).

@@ -38,22 +38,27 @@ pub fn print_plan(plan: &Plan) {
 
 /// Prints the end-of-run summary: per op time and projected vs measured memory.
 pub fn print_summary(summary: &RunSummary) {
-    eprintln!("{:<8} {:<10} {:>7} {:>9} {:>11} {:>11} {:>6} {:>8}", "op", "kind", "tasks", "time", "projected", "measured", "util", "retries");
+    eprintln!("{:<8} {:<10} {:>7} {:>8} {:>9} {:>11} {:>11} {:>6} {:>8} {:>8}", "op", "kind", "tasks", "skipped", "time", "projected", "measured", "util", "retries", "backups");
     for op in &summary.ops {
         let measured = op.measured_mem.map_or("-".to_string(), format_size);
         let util = op.measured_mem.map_or("-".to_string(), |m| format!("{:.0}%", 100.0 * m as f64 / op.projected_mem.max(1) as f64));
         eprintln!(
-            "{:<8} {:<10} {:>7} {:>8.2}s {:>11} {:>11} {:>6} {:>8}",
+            "{:<8} {:<10} {:>7} {:>8} {:>8.2}s {:>11} {:>11} {:>6} {:>8} {:>8}",
             op.id,
             op.kind,
             op.tasks,
+            op.skipped,
             op.wall_s,
             format_size(op.projected_mem),
             measured,
             util,
-            op.retries
+            op.retries,
+            op.backups
         );
     }
     let rss = summary.peak_rss.map_or("-".to_string(), format_size);
     eprintln!("total {:.2}s; process peak RSS {rss}; measured = task heap peak + reserved_mem", summary.wall_s);
+    if let Some(history) = &summary.history {
+        eprintln!("task history saved under {history}");
+    }
 }

@@ -134,7 +134,7 @@ pub fn handle(payload: serde_json::Value) -> Result<InvocationReport, InvalidReq
         )));
     }
     let tasks = (p.start..p.stop)
-        .map(|index| match plan.run_task(op, index) {
+        .map(|index| match plan.run_task(op, index, p.attempt) {
             Ok(stats) => TaskReport { index, stats: Some(stats), error: None },
             Err(error) => TaskReport { index, stats: None, error: Some(error) },
         })

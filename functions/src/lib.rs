@@ -14,6 +14,7 @@
 pub mod chunk;
 pub mod dtype;
 pub mod error;
+pub mod faults;
 pub mod handler;
 pub mod kernel;
 pub mod memory;

@@ -186,6 +186,15 @@ impl StoreUrl {
             .map_err(|e| StoreError::Io(format!("cannot write {path}: {e}")))
     }
 
+    /// Deletes one object (no error when it does not exist).
+    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.child(name);
+        match block_on_io(self.store.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(StoreError::Io(format!("cannot delete {path}: {e}"))),
+        }
+    }
+
     /// Reads one object, or `None` when it does not exist.
     pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.child(name);

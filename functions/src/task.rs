@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::ChunkData;
 use crate::error::TaskError;
+use crate::faults::{self, Fault, Faults};
 use crate::kernel::{KernelInputs, Node};
 use crate::memory::TaskMemory;
 use crate::plan::{block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
@@ -26,6 +27,9 @@ pub struct LoadedPlan {
     urls: Vec<String>,
     arrays: Vec<OnceLock<Arc<ZarrArray>>>,
 }
+
+/// Object next to an array's chunks naming the plan (digest) that writes them.
+pub const PLAN_MARKER: &str = "cubed-plan-digest";
 
 /// What one task did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,25 +81,75 @@ impl LoadedPlan {
         Ok(self.arrays[id].get_or_init(|| Arc::new(array)).clone())
     }
 
-    /// Writes the metadata of every array the plan writes (the "create-arrays" step).
-    pub fn create_arrays(&self) -> Result<(), TaskError> {
-        for (id, meta) in self.plan.arrays.iter().enumerate() {
-            if meta.is_written() {
-                StoreUrl::parse(&self.urls[id])?.create_array(meta)?;
-            }
-        }
+    /// Writes the Zarr metadata of array `id`. The scheduler does this when the
+    /// op writing the array has finished, so an incomplete array has none and
+    /// cannot be mistaken for a result.
+    pub fn write_metadata(&self, id: ArrayId) -> Result<(), TaskError> {
+        StoreUrl::parse(&self.urls[id])?.create_array(&self.plan.arrays[id])?;
         Ok(())
     }
 
-    /// Runs task `index` of `op`, measuring its time, bytes and peak memory.
-    pub fn run_task(&self, op: &Op, index: u64) -> Result<TaskStats, TaskError> {
+    /// Prepares array `id` for an op about to write it: removes any Zarr
+    /// metadata left by an earlier run (the array is incomplete until the op
+    /// ends) and records which plan the chunks belong to.
+    pub fn begin_array(&self, id: ArrayId) -> Result<(), TaskError> {
+        let store = StoreUrl::parse(&self.urls[id])?;
+        for name in ["zarr.json", ".zarray", ".zattrs"] {
+            store.delete(name)?;
+        }
+        store.put(PLAN_MARKER, self.digest.clone().into_bytes())?;
+        Ok(())
+    }
+
+    /// The tasks of `op` whose output chunks all exist from an earlier run of
+    /// this same plan (chunk-level resume); none when the output was written
+    /// by another plan.
+    pub fn finished_tasks(&self, op: &Op) -> Result<Vec<bool>, TaskError> {
+        let store = StoreUrl::parse(&self.urls[op.output])?;
+        let mut done = vec![false; op.num_tasks as usize];
+        if store.get(PLAN_MARKER)?.as_deref() != Some(self.digest.as_bytes()) {
+            return Ok(done);
+        }
+        let listed: std::collections::HashSet<String> = store.list_keys("")?.into_iter().collect();
+        let out = self.array(op.output)?;
+        let prefix = format!("{}/", store.path);
+        let exists = |coords: &[u64]| {
+            let key = out.chunk_key(coords);
+            listed.contains(key.as_str().strip_prefix(&prefix).unwrap_or(key.as_str()))
+        };
+        let meta = &self.plan.arrays[op.output];
+        for (index, flag) in done.iter_mut().enumerate() {
+            let coords = op.task_block(&self.plan, index as u64);
+            *flag = match &op.kind {
+                OpKind::Copy { region } => {
+                    let r = block_region(&coords, region, &meta.shape);
+                    let per_axis: Vec<u64> = r.iter().zip(&meta.chunks).map(|(&(a, b), &c)| (b - a).div_ceil(c)).collect();
+                    (0..per_axis.iter().product::<u64>()).all(|j| {
+                        let rel = unravel(j, &per_axis);
+                        let chunk: Vec<u64> = rel.iter().zip(&r).zip(&meta.chunks).map(|((&x, &(a, _)), &c)| a / c + x).collect();
+                        exists(&chunk)
+                    })
+                }
+                _ => exists(&coords),
+            };
+        }
+        Ok(done)
+    }
+
+    /// Runs attempt `attempt` of task `index` of `op`, measuring its time,
+    /// bytes and peak memory (and applying injected faults, see [`crate::faults`]).
+    pub fn run_task(&self, op: &Op, index: u64, attempt: u32) -> Result<TaskStats, TaskError> {
         if index >= op.num_tasks {
             return Err(TaskError::fatal(format!("task {index} is out of range for {} ({} tasks)", op.id, op.num_tasks)));
         }
+        let fault = Faults::from_env()?.map_or(Fault::None, |f| f.draw(&op.id, index, attempt));
+        let what = format!("{} task {index}", op.id);
+        faults::before(fault, &what)?;
         let start = Instant::now();
         let memory = TaskMemory::start();
-        let mut stats = self.run(op, index).map_err(|e| e.context(format!("{} task {index}", op.id)))?;
+        let mut stats = self.run(op, index).map_err(|e| e.context(&what))?;
         stats.peak_mem = memory.finish();
+        faults::after(fault, start.elapsed());
         stats.duration_s = start.elapsed().as_secs_f64();
         Ok(stats)
     }

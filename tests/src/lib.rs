@@ -252,13 +252,19 @@ fn free_port() -> u16 {
 impl LocalCloud {
     /// Starts the stack with `s3` = `moto` or `localstack`.
     pub fn start(s3: &str) -> LocalCloud {
+        Self::start_with(s3, &[])
+    }
+
+    /// Starts the stack with extra environment for the function (e.g. `CUBED_FAULTS`).
+    pub fn start_with(s3: &str, function_env: &[(&str, &str)]) -> LocalCloud {
         let state = temp_dir(&format!("cloud-{s3}"));
         let (s3_port, lambda_port) = (free_port(), free_port());
         run(Command::new(repo_root().join("localstack/up.sh"))
             .args(["--s3", s3, "--state"])
             .arg(state.path())
             .env("CUBED_S3_PORT", s3_port.to_string())
-            .env("CUBED_LAMBDA_PORT", lambda_port.to_string()));
+            .env("CUBED_LAMBDA_PORT", lambda_port.to_string())
+            .env("CUBED_FUNCTION_ENV", function_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")));
         let env_text = std::fs::read_to_string(state.path().join("env")).expect("up.sh writes its env file");
         let env: Vec<(String, String)> = env_text
             .lines()
@@ -279,6 +285,12 @@ impl LocalCloud {
     /// An `s3://` URL in the test bucket.
     pub fn url(&self, path: &str) -> String {
         format!("s3://{}/{}", self.bucket, path)
+    }
+
+    /// PID of the S3 server process (the first process up.sh started).
+    pub fn s3_pid(&self) -> u32 {
+        let pids = std::fs::read_to_string(self.state.path().join("pids")).expect("up.sh records its PIDs");
+        pids.lines().next().and_then(|l| l.trim().parse().ok()).expect("a PID per line")
     }
 
     /// The log of the S3 server and of `cargo lambda watch`, for failure messages.

@@ -120,6 +120,13 @@ struct RunArgs {
     /// Attempts per task before the run fails.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
+    /// Continue an earlier run of the same plan: skip every task whose output
+    /// chunks were already written.
+    #[arg(long)]
+    resume: bool,
+    /// Do not launch backup copies of straggling tasks.
+    #[arg(long)]
+    no_backups: bool,
     /// No progress output and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -132,10 +139,17 @@ fn main() -> ExitCode {
     cubed_task::memory::mark_allocator_installed();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A straggler whose backup won may still be running on a blocking thread:
+    // its chunk is already written by the winner, so do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            if matches!(e, CubedError::TaskFailed { .. }) {
+                eprintln!("the output is incomplete (it has no Zarr metadata); once the cause is fixed, run the same command again with --resume to reuse every chunk already written");
+            }
             ExitCode::FAILURE
         }
     }
@@ -229,7 +243,13 @@ async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
             .await,
         ),
     };
-    let options = cubed::ComputeOptions { attempts: run.attempts.max(1), quiet: run.quiet, ..Default::default() };
+    let options = cubed::ComputeOptions {
+        attempts: run.attempts.max(1),
+        quiet: run.quiet,
+        resume: run.resume,
+        backups: !run.no_backups,
+        ..Default::default()
+    };
     let summary = cubed::execute(plan, runner, &options).await?;
     if !run.quiet {
         cubed::print_summary(&summary);

@@ -53,7 +53,7 @@ impl Runner for LocalRunner {
             let joined = tokio::task::spawn_blocking(move || {
                 let op = &batch.plan.plan.ops[batch.op];
                 (batch.start..batch.stop)
-                    .map(|index| TaskOutcome { index, result: batch.plan.run_task(op, index) })
+                    .map(|index| TaskOutcome { index, result: batch.plan.run_task(op, index, batch.attempt) })
                     .collect::<Vec<_>>()
             })
             .await;

@@ -1,0 +1,198 @@
+//! Fault tolerance, proven by fault injection (`CUBED_FAULTS`): failing and
+//! slow tasks, a driver killed with SIGKILL and resumed, an S3 server stopped
+//! and continued mid-run, retries exhausted.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cubed_e2e::{cubed, run, run_failing, temp_dir, LocalCloud};
+use serde_json::Value;
+
+const FAULTS: &str = "fail=0.2;slow=0.05x10;seed=11";
+const QM: &str = "mean(a*a + b*b, axis=0)";
+
+/// Retries the run must have made: every first attempt the fault plan fails
+/// (quadratic means here: op-001 with 30 tasks, op-002 with 10).
+fn expected_retries() -> u64 {
+    let f = cubed_task::faults::Faults::parse(FAULTS).unwrap();
+    let fails = |op: &str, n: u64| (0..n).filter(|&t| f.draw(op, t, 1) == cubed_task::faults::Fault::Fail).count() as u64;
+    fails("op-001", 30) + fails("op-002", 10)
+}
+
+/// Sum of the retries over the ops of a run summary.
+fn retries(s: &Value) -> u64 {
+    s["ops"].as_array().unwrap().iter().map(|o| o["retries"].as_u64().unwrap()).sum()
+}
+
+fn summary(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
+}
+
+/// `max(abs(x - y))` of two stored arrays, as printed by cubed.
+fn max_diff(x: &str, y: &str, work: &str, env: &[(String, String)]) -> String {
+    let mut cmd = cubed();
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["eval", "max(abs(x - y))", "-q", "--work-dir", work, "-i", &format!("x={x}"), "-i", &format!("y={y}")]);
+    run(&mut cmd)
+}
+
+fn make_inputs(dir: &str, work: &str, env: &[(String, String)]) -> (String, String) {
+    let (a, b) = (format!("{dir}/a.zarr"), format!("{dir}/b.zarr"));
+    for (url, seed) in [(&a, 1), (&b, 2)] {
+        let mut cmd = cubed();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["eval", &format!("random((1200, 1000), chunks=(100, 100), seed={seed})"), "-o", url, "-q", "--work-dir", work]);
+        run(&mut cmd);
+    }
+    (a, b)
+}
+
+#[test]
+fn failing_and_slow_tasks_leave_the_local_result_unchanged() {
+    let dir = temp_dir("faults-local");
+    let d = dir.path().to_str().unwrap();
+    let work = format!("{d}/work");
+    let (a, b) = make_inputs(d, &work, &[]);
+    let (faulty, clean) = (format!("{d}/faulty.zarr"), format!("{d}/clean.zarr"));
+    let s = format!("{d}/summary.json");
+    run(cubed()
+        .env("CUBED_FAULTS", FAULTS)
+        .args(["eval", QM, "-q", "--work-dir", &work, "-i", &format!("a={a}"), "-i", &format!("b={b}"), "-o", &faulty, "--summary-json", &s]));
+    run(cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &format!("a={a}"), "-i", &format!("b={b}"), "-o", &clean]));
+    assert_eq!(max_diff(&faulty, &clean, &work, &[]), "0.0\n");
+    let (got, want) = (retries(&summary(Path::new(&s))), expected_retries());
+    assert!(want > 0 && got >= want, "injected failures should have caused at least {want} retries, got {got}");
+}
+
+#[test]
+fn failing_and_slow_tasks_leave_the_lambda_result_unchanged() {
+    let cloud = LocalCloud::start_with("moto", &[("CUBED_FAULTS", FAULTS)]);
+    let work = cloud.url("work");
+    let (a, b) = make_inputs(&cloud.url("in"), &work, &cloud.env);
+    let (faulty, clean) = (cloud.url("out/faulty.zarr"), cloud.url("out/clean.zarr"));
+    let dir = temp_dir("faults-lambda");
+    let s = dir.path().join("summary.json");
+    let inputs = [format!("a={a}"), format!("b={b}")];
+    run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &faulty])
+        .args(["--runner", "lambda", "--function", "cubed-task", "--tasks-per-invocation", "1", "--concurrency", "8", "--summary-json"])
+        .arg(&s));
+    run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &clean]));
+    assert_eq!(max_diff(&faulty, &clean, &work, &cloud.env), "0.0\n", "{}", cloud.logs());
+    let (got, want) = (retries(&summary(&s)), expected_retries());
+    assert!(want > 0 && got >= want, "failures injected in the function should have caused at least {want} retries, got {got}");
+}
+
+/// Chunk files of a local Zarr v3 array, as task indices of a (rows, cols) chunk grid.
+fn written_chunks(array: &Path, cols: u64) -> Vec<u64> {
+    let mut out = vec![];
+    let Ok(rows) = std::fs::read_dir(array.join("c")) else { return out };
+    for row in rows.flatten() {
+        let i: u64 = row.file_name().to_string_lossy().parse().unwrap();
+        for col in std::fs::read_dir(row.path()).unwrap().flatten() {
+            if let Ok(j) = col.file_name().to_string_lossy().parse::<u64>() {
+                out.push(i * cols + j);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The tasks that succeeded in the newest saved history of a work dir.
+fn tasks_run_by_last_history(work: &Path) -> Vec<u64> {
+    let mut runs: Vec<_> = std::fs::read_dir(work)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("cubed-"))
+        .flat_map(|e| std::fs::read_dir(e.path().join("history")).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .collect();
+    // run-<unix millis>.json: the newest run has the largest name, whatever its plan directory.
+    runs.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+    let h: Value = serde_json::from_slice(&std::fs::read(runs.last().expect("a history was saved")).unwrap()).unwrap();
+    let mut tasks: Vec<u64> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["error"].is_null() && !e["ignored"].as_bool().unwrap())
+        .map(|e| e["task"].as_u64().unwrap())
+        .collect();
+    tasks.sort_unstable();
+    tasks
+}
+
+#[test]
+fn a_killed_driver_resumes_without_redoing_written_chunks() {
+    let dir = temp_dir("kill-resume");
+    let d = dir.path();
+    let work = d.join("work");
+    let w = work.to_str().unwrap();
+    let (a, _) = make_inputs(d.to_str().unwrap(), w, &[]);
+    let out = d.join("out.zarr");
+    let expr = "a * 2 + 1"; // one blockwise op: 12 x 10 = 120 tasks
+    let args = ["eval", expr, "-q", "--work-dir", w, "-i", &format!("a={a}"), "-o", out.to_str().unwrap(), "--workers", "1"];
+    // Every task 30x slower, so the run is still going when it is killed.
+    let mut child = cubed().env("CUBED_FAULTS", "slow=1x30").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while written_chunks(&out, 10).len() < 10 {
+        assert!(std::time::Instant::now() < deadline, "the run wrote too few chunks");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = written_chunks(&out, 10);
+    assert!(before.len() < 120, "the run finished before it was killed");
+    assert!(!out.join("zarr.json").exists(), "a killed run must not leave a complete-looking array");
+    run(cubed().args(args).arg("--resume"));
+    let rerun = tasks_run_by_last_history(&work);
+    assert!(rerun.iter().all(|t| !before.contains(t)), "resumed run redid written chunks: {:?}", rerun.iter().filter(|t| before.contains(t)).collect::<Vec<_>>());
+    assert_eq!(before.len() + rerun.len(), 120, "every task ran exactly once over the two runs");
+    assert!(out.join("zarr.json").exists());
+    let clean = d.join("clean.zarr");
+    run(cubed().args(["eval", expr, "-q", "--work-dir", w, "-i", &format!("a={a}"), "-o", clean.to_str().unwrap()]));
+    assert_eq!(max_diff(out.to_str().unwrap(), clean.to_str().unwrap(), w, &[]), "0.0\n");
+}
+
+#[test]
+fn exhausted_retries_fail_clearly_and_leave_no_complete_output() {
+    let dir = temp_dir("exhausted");
+    let d = dir.path().to_str().unwrap();
+    let out = format!("{d}/out.zarr");
+    let err = run_failing(cubed().env("CUBED_FAULTS", "fail=1").args(["eval", "random((100, 100), chunks=(50, 50)) + 1", "-q", "--work-dir", &format!("{d}/work"), "-o", &out]));
+    assert!(err.contains("op-001 failed: task") && err.contains("(attempt 3)") && err.contains("injected failure"), "{err}");
+    assert!(err.contains("--resume"), "the message should say how to resume: {err}");
+    assert!(!Path::new(&out).join("zarr.json").exists());
+    let e = run_failing(cubed().args(["eval", "sum(x)", "-q", "-i", &format!("x={out}")]));
+    assert!(e.contains("cannot open Zarr array"), "{e}");
+}
+
+#[test]
+fn an_s3_server_stopped_mid_run_then_continued_still_gives_the_result() {
+    let cloud = LocalCloud::start("moto");
+    let work = cloud.url("work");
+    let (a, b) = make_inputs(&cloud.url("in"), &work, &cloud.env);
+    let (out, clean) = (cloud.url("out/qm.zarr"), cloud.url("out/clean.zarr"));
+    let inputs = [format!("a={a}"), format!("b={b}")];
+    let mut child = cloud
+        .cubed()
+        .env("CUBED_FAULTS", "slow=1x5")
+        .args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &out, "--workers", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = cloud.s3_pid().to_string();
+    run(Command::new("kill").args(["-STOP", &pid]));
+    std::thread::sleep(Duration::from_secs(3));
+    run(Command::new("kill").args(["-CONT", &pid]));
+    let status = child.wait().unwrap();
+    if !status.success() {
+        // A clean failure: then a resume completes.
+        run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &out, "--resume"]));
+    }
+    run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &clean]));
+    assert_eq!(max_diff(&out, &clean, &work, &cloud.env), "0.0\n", "{}", cloud.logs());
+}
