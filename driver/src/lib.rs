@@ -20,6 +20,7 @@
 //! ```
 
 pub mod array;
+pub mod batch;
 pub mod creation;
 pub mod elementwise;
 pub mod error;

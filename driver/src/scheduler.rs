@@ -192,7 +192,8 @@ async fn run_ops(
                 let label = format!("{} {} ({})", ops[i].id, ops[i].kind.name(), ops[i].fused.join("+"));
                 let bar = progress.op(label, ops[i].num_tasks);
                 let ctx = OpContext { lp: lp.clone(), index: i, runner: runner.clone(), semaphore: semaphore.clone(), options: options.clone(), started, events: events.clone() };
-                running.push(async move { (i, ctx.run(bar).await) });
+                let whole = 0..ops[i].num_tasks;
+                running.push(async move { (i, ctx.run(bar, whole, true).await) });
             }
         }
         match running.next().await {
@@ -204,6 +205,28 @@ async fn run_ops(
         }
     }
     Ok(summaries.into_iter().map(|s| s.expect("every op ran")).collect())
+}
+
+/// Runs the tasks `range` of op number `op` (a batch partition): skips the
+/// tasks whose chunks exist, retries and backs up like a whole run, and
+/// returns the op summary with the task history of this partition.
+pub async fn run_partition(
+    lp: Arc<LoadedPlan>,
+    op: usize,
+    range: std::ops::Range<u64>,
+    runner: Arc<dyn Runner>,
+    options: &ComputeOptions,
+) -> (Result<OpSummary>, Vec<TaskEvent>) {
+    let options = ComputeOptions { resume: true, ..options.clone() };
+    let started = Instant::now();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let progress = Progress::auto(options.quiet);
+    let label = format!("{} {} ({}) tasks {}..{}", lp.plan.ops[op].id, lp.plan.ops[op].kind.name(), lp.plan.ops[op].fused.join("+"), range.start, range.end);
+    let bar = progress.op(label, range.end - range.start);
+    let ctx = OpContext { lp, index: op, semaphore: Arc::new(Semaphore::new(runner.max_concurrency())), runner, options, started, events: events.clone() };
+    let result = ctx.run(bar, range, false).await;
+    let events = events.lock().expect("history lock").clone();
+    (result, events)
 }
 
 /// Everything one op's run needs.
@@ -264,18 +287,28 @@ impl OpContext {
         })
     }
 
-    async fn run(self, mut bar: crate::progress::OpProgress) -> Result<OpSummary> {
+    /// Runs the tasks `range` of the op. With `owns_array` (a whole-plan run)
+    /// it also clears stale metadata first and writes the output's metadata
+    /// when done; batch partitions leave that to `create-arrays` and to
+    /// whichever partition completes the op.
+    async fn run(self, mut bar: crate::progress::OpProgress, range: std::ops::Range<u64>, owns_array: bool) -> Result<OpSummary> {
         let op = self.lp.plan.ops[self.index].clone();
         let op_started = Instant::now();
         let n = op.num_tasks as usize;
-        let finished_before = if self.options.resume {
+        let mut finished_before = if self.options.resume {
             let o = op.clone();
             self.blocking(move |lp| lp.finished_tasks(&o)).await?
         } else {
             vec![false; n]
         };
-        let skipped = finished_before.iter().filter(|d| **d).count() as u64;
-        if skipped < op.num_tasks {
+        // Tasks outside the range count as finished here.
+        for (i, f) in finished_before.iter_mut().enumerate() {
+            if !range.contains(&(i as u64)) {
+                *f = true;
+            }
+        }
+        let skipped = finished_before.iter().filter(|d| **d).count() as u64 - (op.num_tasks - (range.end - range.start));
+        if owns_array && skipped < op.num_tasks {
             let out = op.output;
             self.blocking(move |lp| lp.begin_array(out)).await?;
         }
@@ -365,14 +398,16 @@ impl OpContext {
             }
         }
         bar.finish();
-        let out = op.output;
-        self.blocking(move |lp| lp.write_metadata(out)).await?;
+        if owns_array {
+            let out = op.output;
+            self.blocking(move |lp| lp.write_metadata(out)).await?;
+        }
         let measured = stats.iter().filter_map(|s| s.peak_mem).max().map(|m| m + self.lp.plan.spec.reserved_mem);
         Ok(OpSummary {
             id: op.id.clone(),
             kind: op.kind.name(),
             fused: op.fused.clone(),
-            tasks: op.num_tasks,
+            tasks: range.end - range.start,
             skipped,
             wall_s: op_started.elapsed().as_secs_f64(),
             projected_mem: op.projected_mem,

@@ -48,6 +48,64 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Batch jobs: scripts that run each op in partitions (sequential, GNU parallel, SLURM).
+    #[command(subcommand)]
+    Batch(BatchCommand),
+}
+
+#[derive(Subcommand)]
+enum BatchCommand {
+    /// Print a script that runs JOB with up to N partitions per op.
+    GenerateScript {
+        /// How the script runs partitions.
+        #[arg(long, value_enum, default_value = "sequential")]
+        runner: ScriptRunner,
+        /// The job directory (from `cubed eval ... --save-job`).
+        job: String,
+        /// Partitions per op.
+        n: u64,
+        /// The cubed binary the script calls (default: this one).
+        #[arg(long)]
+        cubed_bin: Option<String>,
+    },
+    /// Run partition I of N of op OP of JOB (OP may be `create-arrays`).
+    RunPartition {
+        /// The job directory.
+        job: String,
+        /// Op id, e.g. op-001, or create-arrays.
+        op: String,
+        /// Number of partitions.
+        n: u64,
+        /// This partition (0 to N-1).
+        i: u64,
+        /// Concurrent tasks (default: cores, bounded by memory / allowed_mem).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Attempts per task.
+        #[arg(long, default_value_t = 3)]
+        attempts: u32,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show each op's progress (chunks written / total) from storage.
+    Status {
+        /// The job directory.
+        job: String,
+        /// Also list which of N partitions per op are incomplete.
+        #[arg(long, value_name = "N")]
+        partitions: Option<u64>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScriptRunner {
+    /// One partition after another.
+    Sequential,
+    /// GNU parallel, `parallel -j N` per op.
+    GnuParallel,
+    /// One SLURM job array per op, chained with --dependency=afterok.
+    Slurm,
 }
 
 #[derive(Args)]
@@ -81,6 +139,10 @@ struct JobArgs {
     /// Save the plan as JSON to this file.
     #[arg(long, value_name = "FILE")]
     save_plan: Option<PathBuf>,
+    /// Save the plan as a batch job without computing anything (default DIR:
+    /// <work-dir>/cubed-<digest>/job), for `cubed batch generate-script`.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    save_job: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +221,14 @@ async fn run(cli: Cli) -> Result<(), CubedError> {
     match cli.command {
         Command::Eval { job, run } => {
             let (plan, outputs, printed) = plan_job(&job)?;
+            if let Some(dir) = &job.save_job {
+                let dir = if dir.is_empty() { cubed::batch::default_job_dir(&plan) } else { dir.clone() };
+                cubed::check_memory(&plan)?;
+                cubed::batch::save_job(&plan, &dir)?;
+                println!("{dir}");
+                eprintln!("job saved (nothing computed); next: cubed batch generate-script {dir} N > job.sh");
+                return Ok(());
+            }
             execute(plan.clone(), &run).await?;
             if printed {
                 print_results(&plan, &outputs)?;
@@ -173,11 +243,47 @@ async fn run(cli: Cli) -> Result<(), CubedError> {
             }
             Ok(())
         }
+        Command::Batch(cmd) => batch(cmd).await,
         Command::Run { plan, run } => {
             let bytes = std::fs::read(&plan)
                 .map_err(|e| CubedError::Invalid(format!("cannot read plan file '{}': {e}", plan.display())))?;
             let plan = Plan::from_json(&bytes)?;
             execute(plan, &run).await
+        }
+    }
+}
+
+async fn batch(cmd: BatchCommand) -> Result<(), CubedError> {
+    match cmd {
+        BatchCommand::GenerateScript { runner, job, n, cubed_bin } => {
+            if n == 0 {
+                return Err(CubedError::Invalid("N must be at least 1 partition".into()));
+            }
+            let lp = tokio::task::block_in_place(|| cubed::batch::load_job(&job))?;
+            let kind = match runner {
+                ScriptRunner::Sequential => cubed::batch::ScriptKind::Sequential,
+                ScriptRunner::GnuParallel => cubed::batch::ScriptKind::GnuParallel,
+                ScriptRunner::Slurm => cubed::batch::ScriptKind::Slurm,
+            };
+            let bin = match cubed_bin {
+                Some(b) => b,
+                None => std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "cubed".into()),
+            };
+            print!("{}", cubed::batch::generate_script(&lp.plan, &job, kind, n, &bin));
+            Ok(())
+        }
+        BatchCommand::RunPartition { job, op, n, i, workers, attempts, quiet } => {
+            let lp = tokio::task::block_in_place(|| cubed::batch::load_job(&job))?;
+            let runner = Arc::new(match workers {
+                Some(w) => LocalRunner::new(w),
+                None => LocalRunner::for_machine(lp.plan.spec.allowed_mem),
+            });
+            let options = cubed::ComputeOptions { attempts: attempts.max(1), quiet, ..Default::default() };
+            cubed::batch::run_partition(&job, &op, n, i, runner, &options).await
+        }
+        BatchCommand::Status { job, partitions } => {
+            print!("{}", tokio::task::block_in_place(|| cubed::batch::status(&job, partitions))?);
+            Ok(())
         }
     }
 }

@@ -1,0 +1,293 @@
+//! Batch execution, after Cubed Batch: save a plan as a *job* without running
+//! it, generate a script that runs each op in N partitions (sequentially, with
+//! GNU parallel, or as SLURM job arrays), and run one partition at a time.
+//!
+//! A partition is a contiguous range of an op's tasks. Running one skips the
+//! tasks whose chunks exist (so re-running a failed partition is safe and
+//! cheap), retries failures like any run, appends its task history to the job,
+//! and — when it completes the op — writes the output's Zarr metadata.
+
+use std::sync::Arc;
+
+use cubed_task::plan::{intermediate_dir_name, Plan};
+use cubed_task::storage::StoreUrl;
+use cubed_task::task::PLAN_MARKER;
+use cubed_task::LoadedPlan;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CubedError, Result};
+use crate::runner::Runner;
+use crate::scheduler::ComputeOptions;
+use crate::size::format_size;
+
+/// The pseudo-op that prepares every array (run it first, as one partition).
+pub const CREATE_ARRAYS: &str = "create-arrays";
+const PLAN_FILE: &str = "plan.json";
+const JOB_FILE: &str = "job.json";
+
+/// Job metadata saved next to the plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// Digest of the plan.
+    pub digest: String,
+    /// Op ids in dependency order, each with its number of tasks.
+    pub ops: Vec<(String, u64)>,
+    /// Seconds since the Unix epoch when the job was saved.
+    pub created_unix_s: u64,
+}
+
+/// The default job directory of a plan: `<work_dir>/cubed-<digest>/job`.
+pub fn default_job_dir(plan: &Plan) -> String {
+    format!("{}/{}/job", plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(&plan.digest()))
+}
+
+/// Saves `plan` as a job in `dir` (any storage URL) without computing anything.
+pub fn save_job(plan: &Plan, dir: &str) -> Result<()> {
+    let store = StoreUrl::parse(dir)?;
+    let info = JobInfo {
+        digest: plan.digest(),
+        ops: plan.ops.iter().map(|o| (o.id.clone(), o.num_tasks)).collect(),
+        created_unix_s: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    };
+    store.put(PLAN_FILE, plan.to_json_pretty().into_bytes())?;
+    store.put(JOB_FILE, serde_json::to_vec_pretty(&info).expect("job info serializes"))?;
+    Ok(())
+}
+
+/// Loads the plan of a job.
+pub fn load_job(dir: &str) -> Result<LoadedPlan> {
+    let bytes = StoreUrl::parse(dir)?
+        .get(PLAN_FILE)?
+        .ok_or_else(|| CubedError::Invalid(format!("no job at '{dir}': {PLAN_FILE} is missing (save one with `cubed eval ... --save-job DIR`)")))?;
+    Ok(LoadedPlan::new(Plan::from_json(&bytes)?))
+}
+
+/// Tasks `[start, stop)` of partition `i` of `n` of an op with `tasks` tasks.
+pub fn partition_range(tasks: u64, n: u64, i: u64) -> std::ops::Range<u64> {
+    (i * tasks / n)..((i + 1) * tasks / n)
+}
+
+/// Partitions actually used for an op: no more than it has tasks.
+pub fn partitions_for(tasks: u64, n: u64) -> u64 {
+    n.min(tasks).max(1)
+}
+
+/// Where a generated script runs partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// One command after another.
+    Sequential,
+    /// `parallel -j N` per op.
+    GnuParallel,
+    /// One SLURM job array per op, chained with `--dependency=afterok`.
+    Slurm,
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// SLURM time limit for one partition: a generous estimate from the bytes its
+/// tasks move (at 50 MB/s) plus a minute per task, at least 10 minutes.
+fn slurm_time(op: &cubed_task::plan::Op, partitions: u64) -> String {
+    let per_partition = op.num_tasks.div_ceil(partitions);
+    let bytes = (op.bytes_read + op.bytes_written) / op.num_tasks.max(1) * per_partition;
+    let secs = (bytes / 50_000_000 + 60 * per_partition).max(600);
+    format!("{:02}:{:02}:00", secs / 3600, (secs % 3600).div_ceil(60).min(59))
+}
+
+/// The script running `job_dir` in `n` partitions per op.
+pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cubed_bin: &str) -> String {
+    let mut s = String::new();
+    let digest = plan.digest();
+    let how = match kind {
+        ScriptKind::Sequential => "one partition after another",
+        ScriptKind::GnuParallel => "GNU parallel, partitions of an op in parallel",
+        ScriptKind::Slurm => "SLURM job arrays chained with afterok; run it on a login node to submit",
+    };
+    s += "#!/usr/bin/env bash\n";
+    s += &format!("# cubed-rs batch job {} ({} ops): up to {n} partitions per op, {how}.\n", &digest[..16], plan.ops.len());
+    s += "# Re-running is safe: a partition skips the chunks that already exist.\n";
+    s += "set -euo pipefail\n";
+    s += &format!("CUBED=\"${{CUBED:-{}}}\"\n", cubed_bin.replace('"', "\\\""));
+    s += &format!("JOB={}\n", quote(job_dir));
+    let run = |op: &str, parts: u64, index: &str| format!("\"$CUBED\" batch run-partition \"$JOB\" {op} {parts} {index}");
+    match kind {
+        ScriptKind::Sequential => {
+            s += &run(CREATE_ARRAYS, 1, "0");
+            s += "\n";
+            for op in &plan.ops {
+                let p = partitions_for(op.num_tasks, n);
+                for i in 0..p {
+                    s += &run(&op.id, p, &i.to_string());
+                    s += "\n";
+                }
+            }
+        }
+        ScriptKind::GnuParallel => {
+            s += &format!("parallel -j 1 --halt now,fail=1 {} ::: 0\n", run(CREATE_ARRAYS, 1, "{}"));
+            for op in &plan.ops {
+                let p = partitions_for(op.num_tasks, n);
+                s += &format!("parallel -j {p} --halt now,fail=1 {} ::: $(seq 0 {})\n", run(&op.id, p, "{}"), p - 1);
+            }
+        }
+        ScriptKind::Slurm => {
+            let mem_mb = plan.spec.allowed_mem.div_ceil(1_000_000);
+            let wrap = |op: &str, parts: u64, index: &str| format!("\\\"$CUBED\\\" batch run-partition \\\"$JOB\\\" {op} {parts} {index}");
+            s += &format!(
+                "create_arrays=$(sbatch --parsable --job-name=cubed-{CREATE_ARRAYS} --mem={mem_mb}M --time=00:10:00 --wrap \"{}\")\n",
+                wrap(CREATE_ARRAYS, 1, "0")
+            );
+            for op in &plan.ops {
+                let p = partitions_for(op.num_tasks, n);
+                let var = op.id.replace('-', "_");
+                let mut deps = vec!["$create_arrays".to_string()];
+                for &input in &op.inputs {
+                    if let Some(producer) = plan.ops.iter().find(|o| o.output == input) {
+                        deps.push(format!("${}", producer.id.replace('-', "_")));
+                    }
+                }
+                s += &format!(
+                    "{var}=$(sbatch --parsable --job-name=cubed-{} --array=0-{} --mem={mem_mb}M --time={} --dependency=afterok:{} --wrap \"{}\")\n",
+                    op.id,
+                    p - 1,
+                    slurm_time(op, p),
+                    deps.join(":"),
+                    wrap(&op.id, p, "\\$SLURM_ARRAY_TASK_ID")
+                );
+            }
+            s += "echo \"submitted: create-arrays $create_arrays";
+            for op in &plan.ops {
+                s += &format!(", {} ${}", op.id, op.id.replace('-', "_"));
+            }
+            s += "\"\n";
+        }
+    }
+    s
+}
+
+fn array_complete(lp: &LoadedPlan, id: usize) -> Result<bool> {
+    let store = StoreUrl::parse(lp.url(id))?;
+    Ok(store.get("zarr.json")?.is_some())
+}
+
+/// Runs partition `i` of `n` of op `op_id` (or the `create-arrays` step).
+pub async fn run_partition(job_dir: &str, op_id: &str, n: u64, i: u64, runner: Arc<dyn Runner>, options: &ComputeOptions) -> Result<()> {
+    if n == 0 || i >= n {
+        return Err(CubedError::Invalid(format!("partition {i} of {n} does not exist: partitions are numbered 0 to N-1")));
+    }
+    let lp = Arc::new(tokio::task::block_in_place(|| load_job(job_dir))?);
+    crate::planner::check_memory(&lp.plan)?;
+    if op_id == CREATE_ARRAYS {
+        let lp2 = lp.clone();
+        return tokio::task::spawn_blocking(move || -> Result<()> {
+            for op in &lp2.plan.ops {
+                // Keep the chunks of an earlier run of this job (resume); clear only metadata.
+                lp2.begin_array(op.output)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| CubedError::Runner(e.to_string()))?;
+    }
+    let index = lp.plan.ops.iter().position(|o| o.id == op_id).ok_or_else(|| {
+        let ids: Vec<&str> = lp.plan.ops.iter().map(|o| o.id.as_str()).collect();
+        CubedError::Invalid(format!("unknown op '{op_id}': the job has {CREATE_ARRAYS}, {}", ids.join(", ")))
+    })?;
+    let op = lp.plan.ops[index].clone();
+    let (lp2, op2) = (lp.clone(), op.clone());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for &input in &op2.inputs {
+            if let Some(producer) = lp2.plan.ops.iter().find(|o| o.output == input) {
+                if !array_complete(&lp2, input)? {
+                    return Err(CubedError::Invalid(format!(
+                        "{} reads the output of {}, which is not complete: run every partition of {} first (see `cubed batch status`)",
+                        op2.id, producer.id, producer.id
+                    )));
+                }
+            }
+        }
+        let marker = StoreUrl::parse(lp2.url(op2.output))?.get(PLAN_MARKER)?;
+        if marker.as_deref() != Some(lp2.digest.as_bytes()) {
+            return Err(CubedError::Invalid(format!("the arrays of this job are not prepared: run `cubed batch run-partition JOB {CREATE_ARRAYS} 1 0` first")));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| CubedError::Runner(e.to_string()))??;
+    let p = partitions_for(op.num_tasks, n);
+    let range = if i < p { partition_range(op.num_tasks, p, i) } else { 0..0 };
+    let (result, events) = crate::scheduler::run_partition(lp.clone(), index, range, runner, options).await;
+    let history = serde_json::to_vec_pretty(&serde_json::json!({
+        "digest": lp.digest, "op": op.id, "partition": i, "partitions": n,
+        "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.to_string()), "events": events,
+    }))
+    .expect("history serializes");
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let (dir, name) = (format!("{}/history", job_dir.trim_end_matches('/')), format!("{}-part-{i}-of-{n}-{stamp}.json", op.id));
+    let lp2 = lp.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        StoreUrl::parse(&dir)?.put(&name, history)?;
+        // The partition that completes the op publishes the output's metadata.
+        if result.is_ok() && lp2.finished_tasks(&op)?.iter().all(|d| *d) {
+            lp2.write_metadata(op.output)?;
+        }
+        result.map(|_| ())
+    })
+    .await
+    .map_err(|e| CubedError::Runner(e.to_string()))?
+}
+
+/// A report of each op's progress from what is in storage, and which of `n`
+/// partitions are incomplete.
+pub fn status(job_dir: &str, n: Option<u64>) -> Result<String> {
+    let lp = load_job(job_dir)?;
+    let mut out = format!("job {} at {job_dir}: {} ops\n", &lp.digest[..16], lp.plan.ops.len());
+    for op in &lp.plan.ops {
+        let done = lp.finished_tasks(op)?;
+        let written = done.iter().filter(|d| **d).count();
+        let state = if array_complete(&lp, op.output)? {
+            "complete"
+        } else if written == done.len() {
+            "all chunks written (metadata pending: re-run any partition)"
+        } else {
+            "incomplete"
+        };
+        out += &format!(
+            "{:<8} {:<10} {:>7}/{:<7} tasks' chunks written  {:<9} {state}\n",
+            op.id,
+            op.kind.name(),
+            written,
+            done.len(),
+            format_size(lp.plan.arrays[op.output].nbytes())
+        );
+        if let Some(n) = n {
+            let p = partitions_for(op.num_tasks, n);
+            let missing: Vec<String> = (0..p)
+                .filter(|&i| partition_range(op.num_tasks, p, i).any(|t| !done[t as usize]))
+                .map(|i| i.to_string())
+                .collect();
+            if !missing.is_empty() {
+                out += &format!("         incomplete partitions (of {p}): {}\n", missing.join(" "));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_cover_every_task_once() {
+        for tasks in [1u64, 7, 10, 101] {
+            for n in [1u64, 2, 3, 8] {
+                let p = partitions_for(tasks, n);
+                let all: Vec<u64> = (0..p).flat_map(|i| partition_range(tasks, p, i)).collect();
+                assert_eq!(all, (0..tasks).collect::<Vec<_>>());
+                assert!((0..p).all(|i| !partition_range(tasks, p, i).is_empty()));
+            }
+        }
+    }
+}
