@@ -7,6 +7,7 @@
 //! - `hang`: sleep for an hour (only a backup task gets past it);
 //! - `crash`: end the process (in a Lambda function: abort, as an out-of-memory
 //!   kill would; in-process: a panic of the worker thread).
+//!
 //! Because the draw includes the attempt, a retried task gets a fresh draw.
 
 use std::sync::OnceLock;
