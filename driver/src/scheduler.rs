@@ -74,6 +74,26 @@ pub struct OpSummary {
     pub bytes_read: u64,
     /// Bytes written (uncompressed).
     pub bytes_written: u64,
+    /// Batches submitted to the runner (Lambda: invocations), retries and backups included.
+    pub invocations: u64,
+    /// Seconds spent in task attempts, successful or not, as the tasks measured them.
+    pub task_seconds: f64,
+}
+
+/// Lambda prices used for the cost estimate (arm64, us-east-1, 2026).
+pub const LAMBDA_USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// See [`LAMBDA_USD_PER_GB_SECOND`].
+pub const LAMBDA_USD_PER_REQUEST: f64 = 0.20 / 1_000_000.0;
+
+/// What the run would cost on Lambda with functions of `allowed_mem`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostEstimate {
+    /// GB-seconds of task time.
+    pub gb_seconds: f64,
+    /// Invocations.
+    pub requests: u64,
+    /// Dollars at [`LAMBDA_USD_PER_GB_SECOND`] and [`LAMBDA_USD_PER_REQUEST`].
+    pub usd: f64,
 }
 
 /// What a whole run did.
@@ -87,6 +107,16 @@ pub struct RunSummary {
     pub peak_rss: Option<u64>,
     /// Where the task history was saved.
     pub history: Option<String>,
+    /// The runner's name.
+    pub runner: &'static str,
+    /// Lambda cost of the task time (GB-seconds at allowed_mem, requests).
+    pub cost: CostEstimate,
+}
+
+fn cost_estimate(ops: &[OpSummary], allowed_mem: u64) -> CostEstimate {
+    let gb_seconds = ops.iter().map(|o| o.task_seconds).sum::<f64>() * allowed_mem as f64 / (1u64 << 30) as f64;
+    let requests = ops.iter().map(|o| o.invocations).sum();
+    CostEstimate { gb_seconds, requests, usd: gb_seconds * LAMBDA_USD_PER_GB_SECOND + requests as f64 * LAMBDA_USD_PER_REQUEST }
 }
 
 /// One attempt of one task, as recorded in the history.
@@ -129,6 +159,7 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
     let lp = Arc::new(LoadedPlan::new(plan));
     runner.prepare(&lp).await?;
     let events = Arc::new(Mutex::new(Vec::new()));
+    let runner_name = runner.name();
     let result = run_ops(&lp, runner, options, started, &events).await;
     let events = events.lock().expect("history lock").clone();
     let history_url = history_location(&lp);
@@ -136,7 +167,14 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
         Ok(ops) => (
             true,
             None,
-            Some(RunSummary { ops: ops.clone(), wall_s: started.elapsed().as_secs_f64(), peak_rss: cubed_task::memory::peak_rss_bytes(), history: Some(history_url.clone()) }),
+            Some(RunSummary {
+                ops: ops.clone(),
+                wall_s: started.elapsed().as_secs_f64(),
+                peak_rss: cubed_task::memory::peak_rss_bytes(),
+                history: Some(history_url.clone()),
+                runner: runner_name,
+                cost: cost_estimate(ops, lp.plan.spec.allowed_mem),
+            }),
         ),
         Err(e) => (false, Some(e.to_string()), None),
     };
@@ -332,7 +370,7 @@ impl OpContext {
         }
         let mut stats: Vec<TaskStats> = Vec::with_capacity(n);
         let mut durations: Vec<f64> = Vec::new();
-        let (mut retries, mut backups) = (0u64, 0u64);
+        let (mut retries, mut backups, mut invocations, mut task_seconds) = (0u64, 0u64, pending.len() as u64, 0f64);
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         while !pending.is_empty() {
@@ -342,6 +380,7 @@ impl OpContext {
                     if self.options.backups {
                         for index in self.stragglers(&states, &durations) {
                             backups += 1;
+                            invocations += 1;
                             pending.push(self.submit(index, index + 1, 1, true, Duration::ZERO, &states));
                         }
                     }
@@ -349,6 +388,9 @@ impl OpContext {
                 }
             };
             let end_s = self.started.elapsed().as_secs_f64();
+            task_seconds += batch.outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|s| s.duration_s).sum::<f64>();
+            // A failed attempt is billed too: count it at the batch's wall time share.
+            task_seconds += batch.outcomes.iter().filter(|o| o.result.is_err()).count() as f64 * (end_s - batch.start_s) / batch.outcomes.len().max(1) as f64;
             for outcome in batch.outcomes {
                 let index = outcome.index as usize;
                 let (was_done, twin_running) = {
@@ -387,6 +429,7 @@ impl OpContext {
                     }
                     Err(e) if e.retryable && batch.attempt < self.options.attempts => {
                         retries += 1;
+                        invocations += 1;
                         let delay = backoff(self.options.backoff, batch.attempt, outcome.index);
                         pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt + 1, false, delay, &states));
                     }
@@ -416,6 +459,8 @@ impl OpContext {
             backups,
             bytes_read: stats.iter().map(|s| s.bytes_read).sum(),
             bytes_written: stats.iter().map(|s| s.bytes_written).sum(),
+            invocations,
+            task_seconds,
         })
     }
 

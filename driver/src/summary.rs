@@ -58,6 +58,12 @@ pub fn print_summary(summary: &RunSummary) {
     }
     let rss = summary.peak_rss.map_or("-".to_string(), format_size);
     eprintln!("total {:.2}s; process peak RSS {rss}; measured = task heap peak + reserved_mem", summary.wall_s);
+    let c = &summary.cost;
+    let prefix = if summary.runner == "lambda" { "Lambda cost" } else { "on Lambda this would cost" };
+    eprintln!(
+        "{prefix}: {:.1} GB-s at allowed_mem + {} requests ≈ ${:.6} (arm64 prices)",
+        c.gb_seconds, c.requests, c.usd
+    );
     if let Some(history) = &summary.history {
         eprintln!("task history saved under {history}");
     }
