@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::{ChunkData, KernelError};
 use crate::dtype::DType;
-use crate::plan::{block_region, grid_shape};
+use crate::plan::{block_pieces, block_region, grid_shape, BlockPiece};
 use crate::random::uniform_block;
 
 /// Elementwise one-argument operations.
@@ -309,31 +309,23 @@ impl Node {
 /// its own stream, so any region is reproducible whichever task computes it.
 fn random_region(seed: u64, dtype: DType, shape: &[u64], chunks: &[u64], region: &[(u64, u64)]) -> Result<ChunkData, KernelError> {
     let grid = grid_shape(shape, chunks);
-    let first: Vec<u64> = region.iter().zip(chunks).map(|(&(a, _), &c)| a / c).collect();
-    let last: Vec<u64> = region.iter().zip(chunks).map(|(&(_, b), &c)| (b.max(1) - 1) / c).collect();
     let block_of = |coords: &[u64]| -> Result<ChunkData, KernelError> {
         let linear = coords.iter().zip(&grid).fold(0u64, |acc, (&c, &g)| acc * g + c);
         let r = block_region(coords, chunks, shape);
         let dims: Vec<usize> = r.iter().map(|&(a, b)| (b - a) as usize).collect();
         ChunkData::from_f64_values(dtype, &dims, uniform_block(seed, linear, dims.iter().product()))
     };
-    if first == last {
-        let block = block_of(&first)?;
-        let origin = block_region(&first, chunks, shape);
-        let local: Vec<(usize, usize)> = region.iter().zip(&origin).map(|(&(a, b), &(o, _))| ((a - o) as usize, (b - o) as usize)).collect();
-        return Ok(if local.iter().zip(block.shape()).all(|(&(a, b), &n)| a == 0 && b == n) { block } else { block.slice(&local) });
+    let local = |p: &BlockPiece| -> Vec<(usize, usize)> { p.local.iter().map(|&(a, b)| (a as usize, b as usize)).collect() };
+    let pieces = block_pieces(region, chunks);
+    if let [piece] = pieces.as_slice() {
+        let block = block_of(&piece.coords)?;
+        let whole = local(piece).iter().zip(block.shape()).all(|(&(a, b), &n)| a == 0 && b == n);
+        return Ok(if whole { block } else { block.slice(&local(piece)) });
     }
     let mut out = ChunkData::full(dtype, &region_shape(region), 0.0);
-    let spans: Vec<u64> = first.iter().zip(&last).map(|(&f, &l)| l - f + 1).collect();
-    for i in 0..spans.iter().product::<u64>() {
-        let rel = crate::plan::unravel(i, &spans);
-        let coords: Vec<u64> = rel.iter().zip(&first).map(|(&r, &f)| r + f).collect();
-        let block = block_of(&coords)?;
-        let origin = block_region(&coords, chunks, shape);
-        let inter: Vec<(u64, u64)> = region.iter().zip(&origin).map(|(&(a, b), &(oa, ob))| (a.max(oa), b.min(ob))).collect();
-        let local: Vec<(usize, usize)> = inter.iter().zip(&origin).map(|(&(a, b), &(o, _))| ((a - o) as usize, (b - o) as usize)).collect();
-        let offset: Vec<usize> = inter.iter().zip(region).map(|(&(a, _), &(r, _))| (a - r) as usize).collect();
-        out.assign_at(&offset, &block.slice(&local))?;
+    for piece in &pieces {
+        let offset: Vec<usize> = piece.offset.iter().map(|&o| o as usize).collect();
+        out.assign_at(&offset, &block_of(&piece.coords)?.slice(&local(piece)))?;
     }
     Ok(out)
 }

@@ -266,35 +266,21 @@ impl StoreUrl {
 /// region is exactly a chunk, else chunk by chunk into one buffer (only one
 /// decoded chunk is alive at a time).
 pub fn read_region(array: &ZarrArray, dtype: DType, chunks: &[u64], region: &[(u64, u64)]) -> Result<ChunkData, crate::error::TaskError> {
-    let first: Vec<u64> = region.iter().zip(chunks).map(|(&(a, _), &c)| a / c).collect();
-    let last: Vec<u64> = region.iter().zip(chunks).map(|(&(_, b), &c)| (b.max(1) - 1) / c).collect();
-    let shape = array.shape().to_vec();
-    if first == last {
-        let origin: Vec<u64> = first.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
-        let local: Vec<std::ops::Range<u64>> = region.iter().zip(&origin).map(|(&(a, b), &o)| a - o..b - o).collect();
-        let full_chunk = local.iter().zip(chunks).zip(&origin).zip(&shape).all(|(((r, &c), &o), &s)| r.start == 0 && r.end == c.min(s - o));
-        let whole_grid_chunk = local.iter().zip(chunks).all(|(r, &c)| r.end - r.start == c);
-        if full_chunk && whole_grid_chunk {
-            return retrieve_chunk(array, dtype, &first);
+    let pieces = crate::plan::block_pieces(region, chunks);
+    let ranges = |p: &crate::plan::BlockPiece| -> Vec<std::ops::Range<u64>> { p.local.iter().map(|&(a, b)| a..b).collect() };
+    if let [piece] = pieces.as_slice() {
+        // A whole interior chunk decodes straight into the result.
+        if piece.local.iter().zip(chunks).all(|(&(a, b), &c)| a == 0 && b == c) {
+            return retrieve_chunk(array, dtype, &piece.coords);
         }
-        return retrieve_chunk_subset(array, dtype, &first, &local);
+        return retrieve_chunk_subset(array, dtype, &piece.coords, &ranges(piece));
     }
     let dims: Vec<usize> = region.iter().map(|&(a, b)| (b - a) as usize).collect();
     let mut out = ChunkData::full(dtype, &dims, 0.0);
-    let spans: Vec<u64> = first.iter().zip(&last).map(|(&f, &l)| l - f + 1).collect();
-    for i in 0..spans.iter().product::<u64>() {
-        let coords: Vec<u64> = crate::plan::unravel(i, &spans).iter().zip(&first).map(|(&r, &f)| r + f).collect();
-        let origin: Vec<u64> = coords.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
-        let inter: Vec<(u64, u64)> = region
-            .iter()
-            .zip(&origin)
-            .zip(chunks)
-            .map(|((&(a, b), &o), &c)| (a.max(o), b.min(o + c)))
-            .collect();
-        let local: Vec<std::ops::Range<u64>> = inter.iter().zip(&origin).map(|(&(a, b), &o)| a - o..b - o).collect();
-        let piece = retrieve_chunk_subset(array, dtype, &coords, &local)?;
-        let offset: Vec<usize> = inter.iter().zip(region).map(|(&(a, _), &(r, _))| (a - r) as usize).collect();
-        out.assign_at(&offset, &piece)?;
+    for piece in &pieces {
+        let data = retrieve_chunk_subset(array, dtype, &piece.coords, &ranges(piece))?;
+        let offset: Vec<usize> = piece.offset.iter().map(|&o| o as usize).collect();
+        out.assign_at(&offset, &data)?;
     }
     Ok(out)
 }

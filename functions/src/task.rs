@@ -14,7 +14,7 @@ use crate::error::TaskError;
 use crate::faults::{self, Fault, Faults};
 use crate::kernel::{KernelInputs, Node};
 use crate::memory::TaskMemory;
-use crate::plan::{block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
+use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
 use crate::storage::{read_region, write_chunk, StoreUrl, ZarrArray};
 
 /// A plan with its digest, resolved URLs and lazily opened arrays; cheap to
@@ -122,13 +122,7 @@ impl LoadedPlan {
             let coords = op.task_block(&self.plan, index as u64);
             *flag = match &op.kind {
                 OpKind::Copy { region } => {
-                    let r = block_region(&coords, region, &meta.shape);
-                    let per_axis: Vec<u64> = r.iter().zip(&meta.chunks).map(|(&(a, b), &c)| (b - a).div_ceil(c)).collect();
-                    (0..per_axis.iter().product::<u64>()).all(|j| {
-                        let rel = unravel(j, &per_axis);
-                        let chunk: Vec<u64> = rel.iter().zip(&r).zip(&meta.chunks).map(|((&x, &(a, _)), &c)| a / c + x).collect();
-                        exists(&chunk)
-                    })
+                    block_pieces(&block_region(&coords, region, &meta.shape), &meta.chunks).iter().all(|p| exists(&p.coords))
                 }
                 _ => exists(&coords),
             };
@@ -201,16 +195,18 @@ impl LoadedPlan {
                 write_chunk(&out, &out_meta.chunks, &coords, result.cast(out_meta.dtype))?
             }
             OpKind::Copy { region } => {
+                // The region is a whole number of output chunks: write each one whole.
                 let r = block_region(&coords, region, &out_meta.shape);
                 let data = inputs.read(0, &r)?;
                 let mut written = 0;
-                let per_axis: Vec<u64> = r.iter().zip(&out_meta.chunks).map(|(&(a, b), &c)| (b - a).div_ceil(c)).collect();
-                for j in 0..per_axis.iter().product::<u64>() {
-                    let rel = unravel(j, &per_axis);
-                    let chunk_coords: Vec<u64> = rel.iter().zip(&r).zip(&out_meta.chunks).map(|((&x, &(a, _)), &c)| a / c + x).collect();
-                    let cr = block_region(&chunk_coords, &out_meta.chunks, &out_meta.shape);
-                    let local: Vec<(usize, usize)> = cr.iter().zip(&r).map(|(&(a, b), &(o, _))| ((a - o) as usize, (b - o) as usize)).collect();
-                    written += write_chunk(&out, &out_meta.chunks, &chunk_coords, data.slice(&local))?;
+                for piece in block_pieces(&r, &out_meta.chunks) {
+                    let within: Vec<(usize, usize)> = piece
+                        .offset
+                        .iter()
+                        .zip(&piece.local)
+                        .map(|(&o, &(a, b))| (o as usize, (o + b - a) as usize))
+                        .collect();
+                    written += write_chunk(&out, &out_meta.chunks, &piece.coords, data.slice(&within))?;
                 }
                 written
             }
