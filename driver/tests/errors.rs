@@ -46,6 +46,19 @@ fn a_missing_array_names_the_url() {
 }
 
 #[test]
+fn writing_over_an_input_is_refused() {
+    let s = spec();
+    let (a, _) = stored_input(&s, &[4, 4], &[2, 2], 3);
+    let url = match cubed::build_plan(&[Output { array: a.clone(), url: None }], &PlanOptions::default()).unwrap().plan.arrays[0].location.clone() {
+        cubed_task::plan::Location::Url { url } => url,
+        other => panic!("{other:?}"),
+    };
+    let plus = cubed::add(&a, &cubed::scalar(&s, 1.0, DType::Int64)).unwrap();
+    let e = cubed::build_plan(&[Output { array: plus, url: Some(url.clone()) }], &PlanOptions::default()).err().unwrap().to_string();
+    assert!(e.contains(&format!("output '{url}' is also an input")), "{e}");
+}
+
+#[test]
 fn shape_mismatches_say_which_axis() {
     let s = spec();
     let a = cubed::zeros(&s, &[3, 4], &[2, 2], DType::Float64).unwrap();
