@@ -157,3 +157,52 @@ pub async fn function_handler(
         Err(e) => Err(lambda_runtime::Diagnostic { error_type: "cubed.TaskCrashed".into(), error_message: e.to_string() }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Node;
+    use crate::plan::{ArrayMeta, Codec, Location, Op, OpKind, Spec, PLAN_VERSION};
+
+    /// A one-op plan (`full((4, 4), 7)` in 2 x 2 chunks) published in memory.
+    fn published(name: &str) -> (String, String) {
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4, 4], chunks: vec![2, 2], dtype: crate::DType::Int64, codec: Some(Codec::None) };
+        let kind = OpKind::Blockwise { kernel: Node::Full { value: 7.0, dtype: crate::DType::Int64, shape: vec![4, 4] } };
+        let op = Op { id: "op-001".into(), kind, inputs: vec![], output: 0, num_tasks: 4, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 128 };
+        let plan = Plan { version: PLAN_VERSION, spec: Spec::new(format!("memory://{name}/work")), arrays: vec![out], ops: vec![op] };
+        let dir = format!("memory://{name}/plans");
+        StoreUrl::parse(&dir).unwrap().put(PLAN_FILE, plan.to_json()).unwrap();
+        (dir, plan.digest())
+    }
+
+    fn payload(dir: &str, digest: &str, op: &str, start: u64, stop: u64) -> serde_json::Value {
+        serde_json::json!({"plan_dir": dir, "digest": digest, "op": op, "start": start, "stop": stop, "attempt": 1})
+    }
+
+    #[test]
+    fn runs_the_tasks_of_a_payload_and_reports_each() {
+        let (dir, digest) = published("handler-ok");
+        let report = handle(payload(&dir, &digest, "op-001", 1, 3)).unwrap();
+        assert_eq!(report.tasks.iter().map(|t| t.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(report.tasks.iter().all(|t| t.error.is_none() && t.stats.as_ref().unwrap().bytes_written == 32));
+    }
+
+    #[test]
+    fn bad_requests_are_clear_non_retryable_errors() {
+        let (dir, digest) = published("handler-bad");
+        let cases = [
+            (serde_json::json!({"plan": 1}), "malformed payload"),
+            (payload(&dir, &digest, "op-042", 0, 1), "unknown op 'op-042': the plan has op-001"),
+            (payload(&dir, &digest, "op-001", 3, 9), "task range [3, 9) is out of range for op-001 (4 tasks)"),
+            (payload(&dir, &"0".repeat(64), "op-001", 0, 1), "plan digest mismatch"),
+            // (A digest already cached is served from the cache, wherever the payload points.)
+            (payload("memory://handler-bad/elsewhere", &"f".repeat(64), "op-001", 0, 1), "no plan at"),
+        ];
+        for (p, expected) in cases {
+            let e = handle(p).unwrap_err();
+            assert!(e.0.contains(expected), "expected '{expected}' in '{}'", e.0);
+            let d: lambda_runtime::Diagnostic = e.into();
+            assert_eq!(d.error_type, INVALID_REQUEST);
+        }
+    }
+}
