@@ -22,6 +22,7 @@ pub mod plan;
 pub mod random;
 pub mod storage;
 pub mod task;
+pub mod url;
 
 pub use chunk::ChunkData;
 pub use dtype::DType;

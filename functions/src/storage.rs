@@ -20,6 +20,7 @@ use zarrs_object_store::AsyncObjectStore;
 use crate::chunk::ChunkData;
 use crate::dtype::DType;
 use crate::plan::{ArrayMeta, Codec};
+use crate::url::NormalUrl;
 
 /// A zarrs array on any supported store.
 pub type ZarrArray = Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>;
@@ -27,8 +28,8 @@ pub type ZarrArray = Array<dyn zarrs::storage::ReadableWritableListableStorageTr
 /// Errors opening or using a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The URL has a scheme or form we do not support.
-    #[error("unsupported storage URL '{0}': use a path, file://PATH, memory://NAME/PATH or s3://BUCKET/PREFIX")]
+    /// The URL has a scheme or form we do not support (the message says which).
+    #[error("{0}")]
     BadUrl(String),
     /// The store could not be configured (credentials, endpoint, ...).
     #[error("cannot open storage for '{url}': {message}")]
@@ -58,6 +59,8 @@ pub struct StoreUrl {
     pub store: Arc<dyn ObjectStore>,
     /// Path of the URL inside the store (no leading slash).
     pub path: String,
+    /// The URL in normal form.
+    pub location: NormalUrl,
     zarr: ReadableWritableListableStorage,
 }
 
@@ -107,6 +110,7 @@ fn roots() -> &'static Mutex<HashMap<String, Root>> {
 fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
     let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")) {
+        check_endpoint(url, &endpoint)?;
         builder = builder
             .with_endpoint(&endpoint)
             .with_allow_http(endpoint.starts_with("http://"))
@@ -119,29 +123,29 @@ fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError>
     Ok(Arc::new(store))
 }
 
+/// An S3 endpoint must be an absolute `http://` or `https://` URL with a host:
+/// a malformed one is an error here, at start-up, not a panic inside a task.
+fn check_endpoint(url: &str, endpoint: &str) -> Result<(), StoreError> {
+    let bad = |why: &str| StoreError::Config {
+        url: url.into(),
+        message: format!("AWS_ENDPOINT_URL(_S3) '{endpoint}' is not a usable endpoint ({why}); expected e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com"),
+    };
+    let parsed = url::Url::parse(endpoint).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(())
+}
+
 impl StoreUrl {
-    /// Parses a URL or path and returns (a shared client for) its store.
+    /// Normalises a URL or path (see [`crate::url`]) and returns (a shared
+    /// client for) its store.
     pub fn parse(url: &str) -> Result<StoreUrl, StoreError> {
-        let (root, path): (String, String) = if let Some(rest) = url.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(StoreError::BadUrl(url.into()));
-            }
-            (format!("s3://{bucket}"), prefix.to_string())
-        } else if let Some(rest) = url.strip_prefix("memory://") {
-            let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
-            (format!("memory://{name}"), path.to_string())
-        } else if url.contains("://") && !url.starts_with("file://") {
-            return Err(StoreError::BadUrl(url.into()));
-        } else {
-            let p = url.strip_prefix("file://").unwrap_or(url);
-            if p.is_empty() {
-                return Err(StoreError::BadUrl(url.into()));
-            }
-            let abs = std::path::absolute(p).map_err(|e| StoreError::Config { url: url.into(), message: e.to_string() })?;
-            ("file://".to_string(), abs.to_string_lossy().trim_start_matches('/').to_string())
-        };
-        let path = path.trim_matches('/').to_string();
+        let normal = NormalUrl::parse(url).map_err(|e| StoreError::BadUrl(e.0))?;
+        let (root, path) = (normal.root.key(), normal.path());
         let mut roots = roots().lock().expect("store registry poisoned");
         let (store, zarr) = match roots.get(&root) {
             Some(entry) => entry.clone(),
@@ -161,7 +165,7 @@ impl StoreUrl {
                 (store, zarr)
             }
         };
-        Ok(StoreUrl { store, path, zarr })
+        Ok(StoreUrl { store, path, location: normal, zarr })
     }
 
     /// True for process-local `memory://` URLs (invisible to remote functions).
@@ -247,9 +251,15 @@ impl StoreUrl {
         Ok(array)
     }
 
-    /// Names of the objects directly under `prefix` (relative to this URL) — used
-    /// to find which chunks of an array exist.
+    /// Names of the objects under `prefix` (relative to this URL), at any
+    /// depth — used to find which chunks of an array exist.
     pub fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.list_objects(prefix)?.into_iter().map(|o| o.key).collect())
+    }
+
+    /// The objects under `prefix` (relative to this URL), at any depth, with
+    /// their sizes and modification times.
+    pub fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         use futures::TryStreamExt;
         let base = self.child(prefix);
         let base_str = base.to_string();
@@ -257,9 +267,84 @@ impl StoreUrl {
             .map_err(|e| StoreError::Io(format!("cannot list {base}: {e}")))?;
         Ok(metas
             .into_iter()
-            .filter_map(|m| m.location.as_ref().strip_prefix(&base_str).map(|s| s.trim_start_matches('/').to_string()))
+            .filter_map(|m| {
+                let key = m.location.as_ref().strip_prefix(&base_str)?.trim_start_matches('/').to_string();
+                Some(ObjectInfo { key, size: m.size, modified_ms: m.last_modified.timestamp_millis(), e_tag: m.e_tag })
+            })
             .collect())
     }
+
+    /// Writes one object only if it does not exist yet (a create-only put: a
+    /// local file created exclusively, an S3 conditional write). Returns false,
+    /// writing nothing, when the object already exists.
+    pub fn put_new(&self, name: &str, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        let path = self.child(name);
+        let mode = object_store::PutOptions::from(object_store::PutMode::Create);
+        match block_on_io(self.store.put_opts(&path, PutPayload::from(bytes), mode)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(StoreError::Io(format!("cannot create {path}: {e}"))),
+        }
+    }
+
+    /// True when an object exists exactly at this URL (a file, not a directory
+    /// or prefix).
+    pub fn is_object(&self) -> Result<bool, StoreError> {
+        if self.path.is_empty() {
+            return Ok(false);
+        }
+        let path = Path::from(self.path.as_str());
+        match block_on_io(self.store.head(&path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            // A local directory is not an object.
+            Err(_) if self.location.root == crate::url::Root::File => Ok(std::path::Path::new(&self.location.to_string()).is_file()),
+            Err(e) => Err(StoreError::Io(format!("cannot inspect {path}: {e}"))),
+        }
+    }
+
+    /// Deletes the objects `keys` (relative to this URL), in bulk where the
+    /// store supports it; missing objects are not an error.
+    pub fn delete_keys(&self, keys: &[String]) -> Result<(), StoreError> {
+        use futures::StreamExt;
+        let paths: Vec<object_store::Result<Path>> = keys.iter().map(|k| Ok(self.child(k))).collect();
+        let results: Vec<_> = block_on_io(self.store.delete_stream(futures::stream::iter(paths).boxed()).collect::<Vec<_>>());
+        for r in results {
+            match r {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(StoreError::Io(format!("cannot delete under {}: {e}", self.location))),
+            }
+        }
+        if self.location.root == crate::url::Root::File {
+            // Local directories left empty would shadow chunk files of another shape (`c/0` vs `c/0/0`).
+            let root = std::path::PathBuf::from(self.location.to_string());
+            let mut dirs: Vec<std::path::PathBuf> = keys
+                .iter()
+                .flat_map(|k| std::path::Path::new(k).ancestors().skip(1).map(|d| root.join(d)).collect::<Vec<_>>())
+                .filter(|d| d != &root)
+                .collect();
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            dirs.dedup();
+            for d in dirs {
+                // Only empty directories go; anything else someone put there stays.
+                let _ = std::fs::remove_dir(&d);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    /// Key relative to the listed URL.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, milliseconds since the Unix epoch.
+    pub modified_ms: i64,
+    /// Entity tag, where the store has one.
+    pub e_tag: Option<String>,
 }
 
 /// Reads `region` (`[start, stop)` per axis) of `array`: one chunk when the
