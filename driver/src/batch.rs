@@ -34,6 +34,9 @@ pub struct JobInfo {
     pub ops: Vec<(String, u64)>,
     /// Seconds since the Unix epoch when the job was saved.
     pub created_unix_s: u64,
+    /// `create-arrays` may replace existing outputs that are Zarr (`--overwrite`).
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 /// The default job directory of a plan: `<work_dir>/cubed-<digest>/job`.
@@ -41,17 +44,43 @@ pub fn default_job_dir(plan: &Plan) -> String {
     format!("{}/{}/job", plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(&plan.digest()))
 }
 
-/// Saves `plan` as a job in `dir` (any storage URL) without computing anything.
-pub fn save_job(plan: &Plan, dir: &str) -> Result<()> {
+/// Saves `plan` as a job in `dir` (any storage URL) without computing
+/// anything. `overwrite` lets its `create-arrays` step replace existing Zarr
+/// outputs. The directory must be new, empty or an earlier job, and must not
+/// overlap the plan's inputs or outputs.
+pub fn save_job(plan: &Plan, dir: &str, overwrite: bool) -> Result<()> {
+    crate::destination::check_locations(plan)?;
     let store = StoreUrl::parse(dir)?;
+    for (id, a) in plan.arrays.iter().enumerate() {
+        if let cubed_task::plan::Location::Url { url } = &a.location {
+            if store.location.overlaps(&StoreUrl::parse(url)?.location) {
+                return Err(CubedError::Invalid(format!("job dir '{dir}' overlaps array {id} of the plan at '{url}': save the job somewhere else")));
+            }
+        }
+    }
+    let keys = store.list_keys("")?;
+    if !keys.is_empty() && !keys.iter().any(|k| k == JOB_FILE) {
+        return Err(CubedError::Invalid(format!(
+            "job dir '{dir}' already holds files that are not a cubed-rs job (e.g. '{}'): save the job in a new or empty directory",
+            keys[0]
+        )));
+    }
     let info = JobInfo {
         digest: plan.digest(),
         ops: plan.ops.iter().map(|o| (o.id.clone(), o.num_tasks)).collect(),
         created_unix_s: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        overwrite,
     };
     store.put(PLAN_FILE, plan.to_json_pretty().into_bytes())?;
     store.put(JOB_FILE, serde_json::to_vec_pretty(&info).expect("job info serializes"))?;
     Ok(())
+}
+
+fn load_info(dir: &str) -> Result<JobInfo> {
+    let bytes = StoreUrl::parse(dir)?
+        .get(JOB_FILE)?
+        .ok_or_else(|| CubedError::Invalid(format!("no job at '{dir}': {JOB_FILE} is missing (save one with `cubed eval ... --save-job DIR`)")))?;
+    serde_json::from_slice(&bytes).map_err(|e| CubedError::Invalid(format!("'{dir}/{JOB_FILE}' is not a cubed-rs job file: {e}")))
 }
 
 /// Loads the plan of a job.
@@ -166,6 +195,10 @@ pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cub
     s
 }
 
+fn is_user_output(lp: &LoadedPlan, id: usize) -> bool {
+    matches!(lp.plan.arrays[id].location, cubed_task::plan::Location::Url { .. })
+}
+
 fn array_complete(lp: &LoadedPlan, id: usize) -> Result<bool> {
     let store = StoreUrl::parse(lp.url(id))?;
     Ok(store.get("zarr.json")?.is_some())
@@ -178,9 +211,15 @@ pub async fn run_partition(job_dir: &str, op_id: &str, n: u64, i: u64, runner: A
     }
     let lp = Arc::new(tokio::task::block_in_place(|| load_job(job_dir))?);
     crate::planner::check_memory(&lp.plan)?;
+    crate::destination::check_locations(&lp.plan)?;
     if op_id == CREATE_ARRAYS {
-        let lp2 = lp.clone();
+        let info = tokio::task::block_in_place(|| load_info(job_dir))?;
+        let (lp2, run) = (lp.clone(), format!("batch job {job_dir}"));
         return tokio::task::spawn_blocking(move || -> Result<()> {
+            crate::workdir::record_or_check_inputs(&lp2, true)?;
+            // The job holds its outputs until the partition completing each op releases them.
+            let policy = crate::destination::OutputPolicy { overwrite: info.overwrite, resume: true, break_lease: false };
+            let _held = crate::destination::claim_outputs(&lp2, &policy, crate::destination::Lease::new(run, &lp2.digest))?;
             for op in &lp2.plan.ops {
                 // Keep the chunks of an earlier run of this job (resume); clear only metadata.
                 lp2.begin_array(op.output)?;
@@ -211,7 +250,11 @@ pub async fn run_partition(job_dir: &str, op_id: &str, n: u64, i: u64, runner: A
         if marker.as_deref() != Some(lp2.digest.as_bytes()) {
             return Err(CubedError::Invalid(format!("the arrays of this job are not prepared: run `cubed batch run-partition JOB {CREATE_ARRAYS} 1 0` first")));
         }
-        Ok(())
+        if is_user_output(&lp2, op2.output) {
+            crate::destination::check_held(lp2.url(op2.output), &lp2.digest)?;
+        }
+        crate::workdir::record_or_check_inputs(&lp2, true)
+
     })
     .await
     .map_err(|e| CubedError::Runner(e.to_string()))??;
@@ -231,6 +274,9 @@ pub async fn run_partition(job_dir: &str, op_id: &str, n: u64, i: u64, runner: A
         // The partition that completes the op publishes the output's metadata.
         if result.is_ok() && lp2.finished_tasks(&op)?.iter().all(|d| *d) {
             lp2.write_metadata(op.output)?;
+            if is_user_output(&lp2, op.output) {
+                crate::destination::release_lease_of(lp2.url(op.output), &lp2.digest)?;
+            }
         }
         result.map(|_| ())
     })

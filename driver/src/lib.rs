@@ -22,6 +22,7 @@
 pub mod array;
 pub mod batch;
 pub mod creation;
+pub mod destination;
 pub mod elementwise;
 pub mod error;
 pub mod expr;
@@ -34,6 +35,7 @@ pub mod runner;
 pub mod scheduler;
 pub mod size;
 pub mod summary;
+pub mod workdir;
 
 use std::sync::Arc;
 

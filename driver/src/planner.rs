@@ -119,15 +119,6 @@ pub fn build_plan(outputs: &[Output], opts: &PlanOptions) -> Result<BuiltPlan> {
         }
     }
     let graph = Graph::collect(outputs);
-    for a in graph.nodes.values() {
-        if let LogicalOp::Stored { url } = &a.node.op {
-            if seen_urls.contains(url) {
-                return Err(CubedError::Invalid(format!(
-                    "output '{url}' is also an input of the computation: writing it while reading it would corrupt it; write to a new location"
-                )));
-            }
-        }
-    }
     let plan = Plan { version: PLAN_VERSION, spec: spec.clone(), arrays: vec![], ops: vec![] };
     let mut p = Planner { graph, opts, spec, stored: HashSet::new(), outputs: out_map, plan, array_of: HashMap::new() };
     p.decide_storage();
@@ -139,6 +130,7 @@ pub fn build_plan(outputs: &[Output], opts: &PlanOptions) -> Result<BuiltPlan> {
     }
     let outputs = outputs.iter().map(|o| p.array_of[&o.array.node.id]).collect();
     p.plan.validate()?;
+    crate::destination::check_locations(&p.plan)?;
     Ok(BuiltPlan { plan: p.plan, outputs })
 }
 

@@ -14,6 +14,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::destination::{Claims, Lease, OutputPolicy};
 use crate::error::{CubedError, Result};
 use crate::progress::Progress;
 use crate::runner::{Runner, TaskBatch, TaskOutcome};
@@ -31,11 +32,31 @@ pub struct ComputeOptions {
     pub resume: bool,
     /// No progress output.
     pub quiet: bool,
+    /// Replace existing outputs that are Zarr arrays or groups (their old data
+    /// is deleted before the run starts).
+    pub overwrite: bool,
+    /// Break a lease on an output held by another run (one known to be dead).
+    pub break_lease: bool,
+    /// Keep the intermediates after a successful run (by default the ones
+    /// that ops read are deleted; results without a URL stay).
+    pub keep_intermediates: bool,
+    /// Intermediate arrays to keep anyway (results that another op also reads).
+    pub keep_arrays: Vec<usize>,
 }
 
 impl Default for ComputeOptions {
     fn default() -> Self {
-        ComputeOptions { attempts: 3, backoff: Duration::from_millis(200), backups: true, resume: false, quiet: false }
+        ComputeOptions {
+            attempts: 3,
+            backoff: Duration::from_millis(200),
+            backups: true,
+            resume: false,
+            quiet: false,
+            overwrite: false,
+            break_lease: false,
+            keep_intermediates: false,
+            keep_arrays: Vec::new(),
+        }
     }
 }
 
@@ -74,6 +95,9 @@ pub struct OpSummary {
     pub bytes_read: u64,
     /// Bytes written (uncompressed).
     pub bytes_written: u64,
+    /// Tasks whose output chunks were found in storage before the output's
+    /// metadata was written (every task of the op, or of the partition).
+    pub verified: u64,
     /// Batches submitted to the runner (Lambda: invocations), retries and backups included.
     pub invocations: u64,
     /// Seconds spent in task attempts, successful or not, as the tasks measured them.
@@ -111,6 +135,8 @@ pub struct RunSummary {
     pub runner: &'static str,
     /// Lambda cost of the task time (GB-seconds at allowed_mem, requests).
     pub cost: CostEstimate,
+    /// Objects of intermediate arrays deleted after success (`None`: kept).
+    pub intermediates_deleted: Option<u64>,
 }
 
 fn cost_estimate(ops: &[OpSummary], allowed_mem: u64) -> CostEstimate {
@@ -152,17 +178,39 @@ struct History<'a> {
     summary: Option<&'a RunSummary>,
 }
 
-/// Runs `plan` on `runner`: refuses it first if any op is over budget.
+/// Runs `plan` on `runner`. Before anything is written it refuses a plan
+/// that is over budget or whose outputs overlap an input, the work dir or each
+/// other, and claims every output (see [`crate::destination`]): an existing
+/// destination is refused unless `overwrite` (Zarr only) or `resume` (same
+/// plan) allows it, and an output another run holds is refused. The claims
+/// are released when the run ends, successfully or not.
 pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptions) -> Result<RunSummary> {
     crate::planner::check_memory(&plan)?;
-    let started = Instant::now();
+    crate::destination::check_locations(&plan)?;
     let lp = Arc::new(LoadedPlan::new(plan));
-    runner.prepare(&lp).await?;
+    let policy = OutputPolicy { overwrite: options.overwrite, resume: options.resume, break_lease: options.break_lease };
+    let lease = Lease::for_this_process(&lp.digest);
+    let (lp2, resume) = (lp.clone(), options.resume);
+    let mut claims = tokio::task::spawn_blocking(move || -> Result<Claims> {
+        // Read-only when resuming; checked before any output is touched.
+        crate::workdir::record_or_check_inputs(&lp2, resume)?;
+        crate::destination::claim_outputs(&lp2, &policy, lease)
+    })
+    .await
+    .map_err(|e| CubedError::Runner(e.to_string()))??;
+    let result = execute_claimed(&lp, runner, options).await;
+    tokio::task::spawn_blocking(move || claims.release()).await.map_err(|e| CubedError::Runner(e.to_string()))?;
+    result
+}
+
+async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options: &ComputeOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    runner.prepare(lp).await?;
     let events = Arc::new(Mutex::new(Vec::new()));
     let runner_name = runner.name();
-    let result = run_ops(&lp, runner, options, started, &events).await;
+    let result = run_ops(lp, runner, options, started, &events).await;
     let events = events.lock().expect("history lock").clone();
-    let history_url = history_location(&lp);
+    let history_url = history_location(lp);
     let (ok, error, summary) = match &result {
         Ok(ops) => (
             true,
@@ -174,16 +222,25 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
                 history: Some(history_url.clone()),
                 runner: runner_name,
                 cost: cost_estimate(ops, lp.plan.spec.allowed_mem),
+                intermediates_deleted: None,
             }),
         ),
         Err(e) => (false, Some(e.to_string()), None),
     };
-    let saved = save_history(&lp, &History { digest: &lp.digest, ok, error, events: &events, summary: summary.as_ref() }).await;
+    let saved = save_history(lp, &History { digest: &lp.digest, ok, error, events: &events, summary: summary.as_ref() }).await;
     match (result, summary) {
         (Ok(_), Some(mut summary)) => {
             if let Err(e) = saved {
                 eprintln!("warning: could not save the task history: {e}");
                 summary.history = None;
+            }
+            if !options.keep_intermediates {
+                let (lp, keep) = (lp.clone(), options.keep_arrays.clone());
+                match tokio::task::spawn_blocking(move || crate::workdir::delete_intermediates(&lp, &keep)).await {
+                    Ok(Ok(n)) => summary.intermediates_deleted = Some(n),
+                    Ok(Err(e)) => eprintln!("warning: could not delete the intermediates: {e}"),
+                    Err(e) => eprintln!("warning: could not delete the intermediates: {e}"),
+                }
             }
             Ok(summary)
         }
@@ -193,7 +250,7 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
 }
 
 fn history_location(lp: &LoadedPlan) -> String {
-    format!("{}/{}/history", lp.plan.spec.work_dir.trim_end_matches('/'), cubed_task::plan::intermediate_dir_name(&lp.digest))
+    format!("{}/history", crate::workdir::plan_dir(lp))
 }
 
 async fn save_history(lp: &LoadedPlan, history: &History<'_>) -> Result<()> {
@@ -286,6 +343,8 @@ struct TaskState {
     /// When its oldest copy in flight started (after getting a concurrency slot).
     running_since: Option<Instant>,
     backed_up: bool,
+    /// The attempt that last succeeded (0: none, or done before this run).
+    attempt: u32,
 }
 
 /// The result of one submitted batch.
@@ -320,7 +379,7 @@ impl OpContext {
                     s.running_since.get_or_insert(now);
                 }
             }
-            let outcomes = runner.run(TaskBatch { plan: lp, op, start, stop, attempt }).await;
+            let outcomes = checked_outcomes(start, stop, runner.run(TaskBatch { plan: lp, op, start, stop, attempt }).await);
             BatchResult { outcomes, attempt, backup, start_s: (now - t0).as_secs_f64() }
         })
     }
@@ -373,71 +432,100 @@ impl OpContext {
         let (mut retries, mut backups, mut invocations, mut task_seconds) = (0u64, 0u64, pending.len() as u64, 0f64);
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        while !pending.is_empty() {
-            let batch = tokio::select! {
-                Some(batch) = pending.next() => batch,
-                _ = tick.tick() => {
-                    if self.options.backups {
-                        for index in self.stragglers(&states, &durations) {
-                            backups += 1;
+        loop {
+            while !pending.is_empty() {
+                let batch = tokio::select! {
+                    Some(batch) = pending.next() => batch,
+                    _ = tick.tick() => {
+                        if self.options.backups {
+                            for index in self.stragglers(&states, &durations) {
+                                backups += 1;
+                                invocations += 1;
+                                pending.push(self.submit(index, index + 1, 1, true, Duration::ZERO, &states));
+                            }
+                        }
+                        continue;
+                    }
+                };
+                let end_s = self.started.elapsed().as_secs_f64();
+                task_seconds += batch.outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|s| s.duration_s).sum::<f64>();
+                // A failed attempt is billed too: count it at the batch's wall time share.
+                task_seconds += batch.outcomes.iter().filter(|o| o.result.is_err()).count() as f64 * (end_s - batch.start_s) / batch.outcomes.len().max(1) as f64;
+                for outcome in batch.outcomes {
+                    let index = outcome.index as usize;
+                    let (was_done, twin_running) = {
+                        let mut st = states.lock().expect("state lock");
+                        let s = &mut st[index];
+                        s.in_flight = s.in_flight.saturating_sub(1);
+                        let was_done = s.done;
+                        if outcome.result.is_ok() {
+                            s.done = true;
+                            s.attempt = s.attempt.max(batch.attempt);
+                        }
+                        if s.in_flight == 0 {
+                            s.running_since = None;
+                        }
+                        (was_done, s.in_flight > 0)
+                    };
+                    let ignored = was_done || (outcome.result.is_err() && twin_running);
+                    self.events.lock().expect("history lock").push(TaskEvent {
+                        op: op.id.clone(),
+                        task: outcome.index,
+                        attempt: batch.attempt,
+                        backup: batch.backup,
+                        start_s: batch.start_s,
+                        end_s,
+                        error: outcome.result.as_ref().err().map(|e| e.message.clone()),
+                        ignored,
+                        stats: outcome.result.as_ref().ok().cloned(),
+                    });
+                    if ignored {
+                        continue;
+                    }
+                    match outcome.result {
+                        Ok(s) => {
+                            durations.push(s.duration_s);
+                            stats.push(s);
+                            bar.inc();
+                        }
+                        Err(e) if e.retryable && batch.attempt < self.options.attempts => {
+                            retries += 1;
                             invocations += 1;
-                            pending.push(self.submit(index, index + 1, 1, true, Duration::ZERO, &states));
+                            let delay = backoff(self.options.backoff, batch.attempt, outcome.index);
+                            pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt + 1, false, delay, &states));
+                        }
+                        Err(error) => {
+                            bar.finish();
+                            return Err(CubedError::TaskFailed { op: op.id.clone(), task: outcome.index, attempt: batch.attempt, error });
                         }
                     }
-                    continue;
                 }
-            };
-            let end_s = self.started.elapsed().as_secs_f64();
-            task_seconds += batch.outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|s| s.duration_s).sum::<f64>();
-            // A failed attempt is billed too: count it at the batch's wall time share.
-            task_seconds += batch.outcomes.iter().filter(|o| o.result.is_err()).count() as f64 * (end_s - batch.start_s) / batch.outcomes.len().max(1) as f64;
-            for outcome in batch.outcomes {
-                let index = outcome.index as usize;
-                let (was_done, twin_running) = {
-                    let mut st = states.lock().expect("state lock");
-                    let s = &mut st[index];
-                    s.in_flight = s.in_flight.saturating_sub(1);
-                    let was_done = s.done;
-                    if outcome.result.is_ok() {
-                        s.done = true;
-                    }
-                    if s.in_flight == 0 {
-                        s.running_since = None;
-                    }
-                    (was_done, s.in_flight > 0)
-                };
-                let ignored = was_done || (outcome.result.is_err() && twin_running);
-                self.events.lock().expect("history lock").push(TaskEvent {
-                    op: op.id.clone(),
-                    task: outcome.index,
-                    attempt: batch.attempt,
-                    backup: batch.backup,
-                    start_s: batch.start_s,
-                    end_s,
-                    error: outcome.result.as_ref().err().map(|e| e.message.clone()),
-                    ignored,
-                    stats: outcome.result.as_ref().ok().cloned(),
-                });
-                if ignored {
-                    continue;
-                }
-                match outcome.result {
-                    Ok(s) => {
-                        durations.push(s.duration_s);
-                        stats.push(s);
-                        bar.inc();
-                    }
-                    Err(e) if e.retryable && batch.attempt < self.options.attempts => {
-                        retries += 1;
-                        invocations += 1;
-                        let delay = backoff(self.options.backoff, batch.attempt, outcome.index);
-                        pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt + 1, false, delay, &states));
-                    }
-                    Err(error) => {
+            }
+            // Trust, but verify: every task reported done must have its chunks
+            // in storage before the output can be published (one listing).
+            let o = op.clone();
+            let present = self.blocking(move |lp| lp.finished_tasks(&o)).await?;
+            let mut again = Vec::new();
+            {
+                let mut st = states.lock().expect("state lock");
+                for t in range.clone().filter(|&t| !present[t as usize]) {
+                    let s = &mut st[t as usize];
+                    if s.attempt >= self.options.attempts {
                         bar.finish();
-                        return Err(CubedError::TaskFailed { op: op.id.clone(), task: outcome.index, attempt: batch.attempt, error });
+                        let error = cubed_task::TaskError::fatal("the runner reported success, but the task's output chunks are not in storage");
+                        return Err(CubedError::TaskFailed { op: op.id.clone(), task: t, attempt: s.attempt, error });
                     }
+                    s.done = false;
+                    again.push((t, s.attempt + 1));
                 }
+            }
+            if again.is_empty() {
+                break;
+            }
+            for (t, attempt) in again {
+                retries += 1;
+                invocations += 1;
+                pending.push(self.submit(t, t + 1, attempt, false, backoff(self.options.backoff, attempt - 1, t), &states));
             }
         }
         bar.finish();
@@ -459,6 +547,7 @@ impl OpContext {
             backups,
             bytes_read: stats.iter().map(|s| s.bytes_read).sum(),
             bytes_written: stats.iter().map(|s| s.bytes_written).sum(),
+            verified: range.end - range.start,
             invocations,
             task_seconds,
         })
@@ -484,6 +573,41 @@ impl OpContext {
             })
             .collect()
     }
+}
+
+/// Exactly one outcome per task of `[start, stop)`, in order. A runner's
+/// answer is checked, not trusted: a report for a task outside the batch is
+/// dropped, and a task with no report, or with more than one, becomes a failed
+/// (retryable) attempt.
+fn checked_outcomes(start: u64, stop: u64, outcomes: Vec<TaskOutcome>) -> Vec<TaskOutcome> {
+    let n = (stop - start) as usize;
+    let mut slots: Vec<(Option<TaskOutcome>, usize)> = vec![(None, 0); n];
+    let mut strays = 0;
+    for o in outcomes {
+        match o.index.checked_sub(start).filter(|&k| k < n as u64) {
+            Some(k) => {
+                let slot = &mut slots[k as usize];
+                slot.1 += 1;
+                slot.0.get_or_insert(o);
+            }
+            None => strays += 1,
+        }
+    }
+    let note = if strays > 0 { format!(" ({strays} report(s) for tasks outside the batch {start}..{stop} were ignored)") } else { String::new() };
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(k, slot)| {
+            let index = start + k as u64;
+            match slot {
+                (Some(o), 1) => o,
+                (_, count) => {
+                    let what = if count == 0 { "no result" } else { "more than one result" };
+                    TaskOutcome { index, result: Err(cubed_task::TaskError::retryable(format!("the runner reported {what} for task {index}{note}"))) }
+                }
+            }
+        })
+        .collect()
 }
 
 /// `base × 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5).

@@ -28,9 +28,11 @@ fn saved_plans_run_again_and_write_the_output() {
     let w = temp("save");
     let plan = w.join("plan.json");
     let out = w.join("out.zarr");
+    let work = w.join("work");
+    let work = work.to_str().unwrap();
     let setup = "x = random((300, 200), chunks=(64, 50), seed=4)";
     let expr = format!("{setup}; mean(x * x, axis=1)");
-    let (ok, _, err) = cubed(&["eval", &expr, "-o", out.to_str().unwrap(), "--save-plan", plan.to_str().unwrap(), "-q", "--work-dir", w.to_str().unwrap()]);
+    let (ok, _, err) = cubed(&["eval", &expr, "-o", out.to_str().unwrap(), "--save-plan", plan.to_str().unwrap(), "-q", "--work-dir", work]);
     assert!(ok, "{err}");
     let json = std::fs::read_to_string(&plan).unwrap();
     assert!(json.contains("\"version\": 1") && json.contains("\"reduce\""), "{json}");
@@ -40,8 +42,8 @@ fn saved_plans_run_again_and_write_the_output() {
     assert!(err.contains("op-001") && err.contains("projected") && err.contains("measured"), "summary expected:\n{err}");
     assert!(out.join("zarr.json").exists());
     // The re-run output reads back with the same values as a direct evaluation.
-    let (_, direct, _) = cubed(&["eval", &format!("{setup}; sum(mean(x * x, axis=1))"), "-q", "--work-dir", w.to_str().unwrap()]);
-    let (_, from_file, _) = cubed(&["eval", "sum(m)", "-i", &format!("m={}", out.display()), "-q", "--work-dir", w.to_str().unwrap()]);
+    let (_, direct, _) = cubed(&["eval", &format!("{setup}; sum(mean(x * x, axis=1))"), "-q", "--work-dir", work]);
+    let (_, from_file, _) = cubed(&["eval", "sum(m)", "-i", &format!("m={}", out.display()), "-q", "--work-dir", work]);
     assert!(!direct.is_empty());
     assert_eq!(direct, from_file);
 }

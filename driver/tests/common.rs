@@ -17,6 +17,11 @@ pub fn spec() -> Spec {
     Spec::new(format!("memory://test-{}/work", N.fetch_add(1, Ordering::Relaxed)))
 }
 
+/// A URL for user data beside (not inside) the spec's work dir.
+pub fn data_url(spec: &Spec, name: &str) -> String {
+    format!("{}/data/{name}", spec.work_dir.trim_end_matches("/work"))
+}
+
 /// One tokio runtime per call (tests run in parallel threads).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
@@ -67,7 +72,7 @@ pub fn input(spec: &Spec, shape: &[usize], chunks: &[u64], seed: u64) -> (Array,
 pub fn stored_input(spec: &Spec, shape: &[usize], chunks: &[u64], seed: u64) -> (Array, ArrayD<f64>) {
     static N: AtomicU64 = AtomicU64::new(0);
     let (a, reference) = input(spec, shape, chunks, seed);
-    let url = format!("{}/input-{}", spec.work_dir, N.fetch_add(1, Ordering::Relaxed));
+    let url = data_url(spec, &format!("input-{}", N.fetch_add(1, Ordering::Relaxed)));
     let built = cubed::build_plan(&[Output { array: a, url: Some(url.clone()) }], &PlanOptions::default()).unwrap();
     let options = ComputeOptions { quiet: true, ..Default::default() };
     block_on(cubed::execute(built.plan, Arc::new(LocalRunner::new(2)), &options)).unwrap();

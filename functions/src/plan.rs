@@ -95,9 +95,14 @@ impl Codec {
         let bad_level = |l: &str| format!("bad codec level '{l}' in '{text}': expected an integer");
         match name {
             "none" if level.is_none() => Ok(Codec::None),
-            "zstd" => Ok(Codec::Zstd {
-                level: level.map(|l| l.parse().map_err(|_| bad_level(l))).transpose()?.unwrap_or(3),
-            }),
+            "zstd" => {
+                let level = level.map(|l| l.parse().map_err(|_| bad_level(l))).transpose()?.unwrap_or(3);
+                // zstd's own range, and what zarr-python accepts (at most 22).
+                if !(-131072..=22).contains(&level) {
+                    return Err(format!("zstd level {level} is out of range -131072 to 22 (1 fast ... 22 small; negative levels are faster still)"));
+                }
+                Ok(Codec::Zstd { level })
+            }
             "gzip" => {
                 let level = level.map(|l| l.parse().map_err(|_| bad_level(l))).transpose()?.unwrap_or(6);
                 if level > 9 {

@@ -189,6 +189,17 @@ struct RunArgs {
     /// Do not launch backup copies of straggling tasks.
     #[arg(long)]
     no_backups: bool,
+    /// Replace outputs that already exist, when they are Zarr arrays or groups
+    /// (as zarr-python's mode="w"): their old data is deleted before the run
+    /// starts. A directory holding anything else is never touched.
+    #[arg(long)]
+    overwrite: bool,
+    /// Break the lease on an output held by another run that is no longer running.
+    #[arg(long)]
+    break_lease: bool,
+    /// Keep the intermediates in the work dir after a successful run.
+    #[arg(long)]
+    keep_intermediates: bool,
     /// No progress output and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -224,12 +235,13 @@ async fn run(cli: Cli) -> Result<(), CubedError> {
             if let Some(dir) = &job.save_job {
                 let dir = if dir.is_empty() { cubed::batch::default_job_dir(&plan) } else { dir.clone() };
                 cubed::check_memory(&plan)?;
-                cubed::batch::save_job(&plan, &dir)?;
+                cubed::batch::save_job(&plan, &dir, run.overwrite)?;
                 println!("{dir}");
                 eprintln!("job saved (nothing computed); next: cubed batch generate-script {dir} N > job.sh");
                 return Ok(());
             }
-            execute(plan.clone(), &run).await?;
+            let keep = if printed { outputs.clone() } else { Vec::new() };
+            execute(plan.clone(), &run, keep).await?;
             if printed {
                 print_results(&plan, &outputs)?;
             }
@@ -248,7 +260,7 @@ async fn run(cli: Cli) -> Result<(), CubedError> {
             let bytes = std::fs::read(&plan)
                 .map_err(|e| CubedError::Invalid(format!("cannot read plan file '{}': {e}", plan.display())))?;
             let plan = Plan::from_json(&bytes)?;
-            execute(plan, &run).await
+            execute(plan, &run, Vec::new()).await
         }
     }
 }
@@ -304,6 +316,9 @@ fn plan_job(job: &JobArgs) -> Result<(Plan, Vec<usize>, bool), CubedError> {
         let (name, url) = item
             .split_once('=')
             .ok_or_else(|| CubedError::Invalid(format!("bad --input '{item}': expected NAME=URL, e.g. a=data/a.zarr")))?;
+        if inputs.contains_key(name) {
+            return Err(CubedError::Invalid(format!("--input '{name}' is given twice: give each input name once")));
+        }
         let array = cubed::from_zarr(&spec, url).map_err(|e| CubedError::Invalid(format!("input '{name}': {e}")))?;
         inputs.insert(name.to_string(), array);
     }
@@ -331,7 +346,12 @@ fn plan_job(job: &JobArgs) -> Result<(Plan, Vec<usize>, bool), CubedError> {
     Ok((built.plan, built.outputs, printed))
 }
 
-async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
+/// Runs `plan` with the CLI's runner options; `keep` names intermediates to
+/// keep after success (results to print).
+async fn execute(plan: Plan, run: &RunArgs, keep: Vec<usize>) -> Result<(), CubedError> {
+    if let Some(path) = &run.summary_json {
+        check_writable(path)?;
+    }
     let runner: Arc<dyn cubed::Runner> = match run.runner {
         RunnerKind::Local => Arc::new(match run.workers {
             Some(n) => LocalRunner::new(n),
@@ -354,6 +374,10 @@ async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
         quiet: run.quiet,
         resume: run.resume,
         backups: !run.no_backups,
+        overwrite: run.overwrite,
+        break_lease: run.break_lease,
+        keep_intermediates: run.keep_intermediates,
+        keep_arrays: keep,
         ..Default::default()
     };
     let summary = cubed::execute(plan, runner, &options).await?;
@@ -363,6 +387,20 @@ async fn execute(plan: Plan, run: &RunArgs) -> Result<(), CubedError> {
     if let Some(path) = &run.summary_json {
         let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
         std::fs::write(path, json).map_err(|e| CubedError::Invalid(format!("cannot write summary to '{}': {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// Fails before launch when a file cannot be written at `path`, leaving nothing behind.
+fn check_writable(path: &std::path::Path) -> Result<(), CubedError> {
+    let bad = |e: std::io::Error| CubedError::Invalid(format!("cannot write the summary to '{}': {e}; pick a writable path", path.display()));
+    if path.is_dir() {
+        return Err(CubedError::Invalid(format!("cannot write the summary to '{}': it is a directory", path.display())));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(bad)?;
+    if !existed {
+        std::fs::remove_file(path).map_err(bad)?;
     }
     Ok(())
 }
