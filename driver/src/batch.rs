@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use cubed_task::plan::{intermediate_dir_name, Plan};
+use cubed_task::plan::Plan;
 use cubed_task::storage::StoreUrl;
 use cubed_task::task::PLAN_MARKER;
 use cubed_task::LoadedPlan;
@@ -41,7 +41,7 @@ pub struct JobInfo {
 
 /// The default job directory of a plan: `<work_dir>/cubed-<digest>/job`.
 pub fn default_job_dir(plan: &Plan) -> String {
-    format!("{}/{}/job", plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(&plan.digest()))
+    format!("{}/job", crate::workdir::plan_dir(plan, &plan.digest()))
 }
 
 /// Saves `plan` as a job in `dir` (any storage URL) without computing

@@ -250,7 +250,7 @@ async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options:
 }
 
 fn history_location(lp: &LoadedPlan) -> String {
-    format!("{}/history", crate::workdir::plan_dir(lp))
+    format!("{}/history", crate::workdir::plan_dir(&lp.plan, &lp.digest))
 }
 
 async fn save_history(lp: &LoadedPlan, history: &History<'_>) -> Result<()> {

@@ -3,7 +3,7 @@
 //! chunks computed from data that has since changed), and the intermediates,
 //! deleted after a successful run unless asked to keep them.
 
-use cubed_task::plan::{intermediate_dir_name, Location};
+use cubed_task::plan::{intermediate_dir_name, Location, Plan};
 use cubed_task::storage::StoreUrl;
 use cubed_task::LoadedPlan;
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,10 @@ pub struct InputFingerprint {
     pub listing: String,
 }
 
-/// The plan's directory in the work dir.
-pub fn plan_dir(lp: &LoadedPlan) -> String {
-    format!("{}/{}", lp.plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(&lp.digest))
+/// The directory of the plan with `digest` in its work dir,
+/// `<work_dir>/cubed-<digest prefix>`: intermediates, history, plan file, job.
+pub fn plan_dir(plan: &Plan, digest: &str) -> String {
+    format!("{}/{}", plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(digest))
 }
 
 fn hex(hash: impl AsRef<[u8]>) -> String {
@@ -68,7 +69,7 @@ pub fn fingerprint_inputs(lp: &LoadedPlan) -> Result<Vec<InputFingerprint>> {
 /// that they are unchanged since the run that wrote the chunks being reused.
 pub fn record_or_check_inputs(lp: &LoadedPlan, resume: bool) -> Result<()> {
     let now = fingerprint_inputs(lp)?;
-    let dir = StoreUrl::parse(&plan_dir(lp))?;
+    let dir = StoreUrl::parse(&plan_dir(&lp.plan, &lp.digest))?;
     if resume {
         if let Some(bytes) = dir.get(INPUTS_FILE)? {
             let then: Vec<InputFingerprint> = serde_json::from_slice(&bytes).map_err(|e| {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use cubed_task::handler::{InvocationReport, TaskPayload, INVALID_REQUEST, PLAN_FILE};
-use cubed_task::plan::{intermediate_dir_name, Op, Plan};
+use cubed_task::plan::{Op, Plan};
 use cubed_task::storage::StoreUrl;
 use cubed_task::{LoadedPlan, TaskError};
 use futures::future::BoxFuture;
@@ -74,11 +74,6 @@ impl LambdaRunner {
             builder = builder.region(aws_config::Region::new("us-east-1"));
         }
         LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config }
-    }
-
-    /// URL of the directory the plan file is written to.
-    pub fn plan_dir(plan: &Plan, digest: &str) -> String {
-        format!("{}/{}", plan.spec.work_dir.trim_end_matches('/'), intermediate_dir_name(digest))
     }
 
     /// Refuses before launch when the function has less memory than `allowed_mem`.
@@ -200,7 +195,7 @@ impl Runner for LambdaRunner {
                 )));
             }
             self.check_function_memory(plan.plan.spec.allowed_mem).await?;
-            let dir = Self::plan_dir(&plan.plan, &plan.digest);
+            let dir = crate::workdir::plan_dir(&plan.plan, &plan.digest);
             let json = plan.plan.to_json();
             tokio::task::spawn_blocking(move || StoreUrl::parse(&dir)?.put(PLAN_FILE, json))
                 .await
@@ -213,7 +208,7 @@ impl Runner for LambdaRunner {
         Box::pin(async move {
             let plan = &batch.plan;
             let payload = TaskPayload {
-                plan_dir: Self::plan_dir(&plan.plan, &plan.digest),
+                plan_dir: crate::workdir::plan_dir(&plan.plan, &plan.digest),
                 digest: plan.digest.clone(),
                 op: plan.plan.ops[batch.op].id.clone(),
                 start: batch.start,
