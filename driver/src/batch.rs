@@ -149,12 +149,15 @@ fn slurm_time(op: &cubed_task::plan::Op, partitions: u64) -> String {
 
 /// The script running `job_dir` in `n` partitions per op, calling `cubed_bin`.
 ///
-/// Every value in the script goes through [`shell_quote`]; a partition's
+/// Every value in the script goes through [`shell_quote`]. A partition's
 /// command line (binary, job dir, op id, partition count and index, each one
-/// word) is built once and, where another shell parses it again (GNU
-/// parallel's command, SLURM's `--wrap`), quoted once more as a whole. Op ids
-/// must be `[A-Za-z0-9_.-]` starting with a letter or digit, and paths free
-/// of control characters: anything else is refused with an error naming it.
+/// word) is built from quoted words and, for SLURM's `--wrap` (which `sh`
+/// parses again on the compute node), quoted once more as a whole. GNU
+/// parallel expands its replacement strings (`{= perl =}` included) inside
+/// any text of its command, so there the binary and the job dir are passed
+/// in environment variables and the command holds only validated words. Op
+/// ids must be `[A-Za-z0-9_.-]` starting with a letter or digit, and paths
+/// free of control characters: anything else is refused with an error naming it.
 pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cubed_bin: &str) -> Result<String> {
     if n == 0 {
         return Err(CubedError::Invalid("N must be at least 1 partition".into()));
@@ -171,8 +174,8 @@ pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cub
             )));
         }
     }
-    // One partition's command line; `index` is a number or a placeholder that
-    // the shell running the line expands (GNU parallel's {}, SLURM's task id).
+    // One partition's command line; `index` is a number or SLURM's task id,
+    // which the shell running the line expands.
     let line = |op: &str, parts: u64, index: &str| {
         [cubed_bin, "batch", "run-partition", job_dir, op, &parts.to_string()].map(shell_quote).join(" ") + " " + index
     };
@@ -200,14 +203,22 @@ pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cub
             }
         }
         ScriptKind::GnuParallel => {
-            // GNU parallel runs its command through a shell, with {} replaced by a quoted argument.
-            s += &format!("parallel -j 1 --halt now,fail=1 {} ::: 0\n", shell_quote(&line(CREATE_ARRAYS, 1, "{}")));
+            // GNU parallel runs its command through a shell after expanding
+            // its replacement strings ({}, {#}, {= perl =}, ...) anywhere in
+            // it, quoted or not: the binary and the job dir reach the command
+            // through the environment, never in its text.
+            s += &format!("export CUBED_BATCH_BIN={} CUBED_BATCH_JOB={}\n", shell_quote(cubed_bin), shell_quote(job_dir));
+            let command = |op: &str, parts: u64| {
+                let words = ["batch", "run-partition", "\"$CUBED_BATCH_JOB\"", &shell_quote(op), &shell_quote(&parts.to_string()), "{}"];
+                shell_quote(&format!("\"$CUBED_BATCH_BIN\" {}", words.join(" ")))
+            };
+            s += &format!("parallel -j 1 --halt now,fail=1 {} ::: 0\n", command(CREATE_ARRAYS, 1));
             for op in &plan.ops {
                 let p = partitions_for(op.num_tasks, n);
                 s += &format!(
                     "parallel -j {} --halt now,fail=1 {} ::: $(seq 0 {})\n",
                     shell_quote(&p.to_string()),
-                    shell_quote(&line(&op.id, p, "{}")),
+                    command(&op.id, p),
                     shell_quote(&(p - 1).to_string())
                 );
             }

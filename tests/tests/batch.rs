@@ -157,9 +157,10 @@ fn the_slurm_script_chains_job_arrays() {
     assert!(combine.contains(":${job_op_001}"), "{combine}");
 }
 
-/// A directory name with spaces, both quotes, `$(...)`, backticks and `;`:
-/// legal, and harmless once quoted.
-const HOSTILE_DIR: &str = "j b 'q' \"d\" $(touch PWNED) `touch PWNED`; x";
+/// A directory name with spaces, both quotes, `$(...)`, backticks, `;` and
+/// GNU parallel's replacement strings (`{= perl =}`, `{#}`): legal, and
+/// harmless once quoted.
+const HOSTILE_DIR: &str = "j b 'q' \"d\" $(touch PWNED) `touch PWNED`; {= system(\"touch PWNED_PERL\") =} {#} x";
 
 /// Panics when a file whose name starts with PWNED exists under `root`.
 fn assert_nothing_ran(root: &std::path::Path) {
