@@ -35,11 +35,15 @@ Commands:
                --bucket NAME           sam: bucket name (default: generated)
                --work-prefix P/        sam: work dir prefix (default work/)
                --work-expiration-days N  sam: expiry of the work dir (default 7)
+               --input-buckets B1,B2   sam: other buckets the function may read (names
+                                       or ARNs; read-only; default none)
                --log-retention-days N  log retention (default 14)
                --role ARN              cargo-lambda: execution role (required; the
                                        stack's TaskRoleArn output, for instance)
                --region R, --profile P AWS region / profile (default: environment)
              With sam, options not given keep the stack's current values.
+             Values are checked before anything runs: names and prefixes of
+             [A-Za-z0-9_.-] as each option says, numbers as numbers.
   teardown   Delete what deploy created. Asks for confirmation unless --yes.
                --method sam            delete the stack (default). Fails while the
                                        bucket holds objects: add --empty-bucket.
@@ -78,7 +82,7 @@ have_zig() {
 
 # Options shared by the commands (unset = not given).
 method="" stack=cubed-rs function="" memory="" timeout="" arch="" bucket="" work_prefix=""
-work_days="" log_days="" role="" region="" profile="" compiler="" empty_bucket=0 yes=0
+work_days="" log_days="" role="" region="" profile="" compiler="" input_buckets="" empty_bucket=0 yes=0
 
 parse_options() {
     while [[ $# -gt 0 ]]; do
@@ -92,6 +96,7 @@ parse_options() {
             --bucket) bucket="${2:?--bucket needs a value}"; shift 2 ;;
             --work-prefix) work_prefix="${2:?--work-prefix needs a value}"; shift 2 ;;
             --work-expiration-days) work_days="${2:?--work-expiration-days needs a value}"; shift 2 ;;
+            --input-buckets) input_buckets="${2:?--input-buckets needs a value}"; shift 2 ;;
             --log-retention-days) log_days="${2:?--log-retention-days needs a value}"; shift 2 ;;
             --role) role="${2:?--role needs a value}"; shift 2 ;;
             --region) region="${2:?--region needs a value}"; shift 2 ;;
@@ -105,6 +110,59 @@ parse_options() {
     done
     case "$arch" in "" | arm64 | x86_64) ;; *) die "--arch must be arm64 or x86_64" ;; esac
     case "$method" in "" | sam | cargo-lambda) ;; *) die "--method must be sam or cargo-lambda" ;; esac
+    check_values
+}
+
+# check OPTION VALUE REGEX WHAT: dies unless VALUE (when given) matches REGEX.
+check() {
+    [[ -z "$2" || "$2" =~ $3 ]] || die "$1 '$2' is not valid: it must be $4"
+}
+
+# check_range OPTION VALUE MIN MAX: dies unless VALUE (when given) is an integer in [MIN, MAX].
+check_range() {
+    [[ -z "$2" ]] && return 0
+    [[ "$2" =~ ^[0-9]{1,9}$ ]] && ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 '$2' is not valid: it must be a whole number from $3 to $4"
+}
+
+# Every value that reaches a command line or a template parameter has a known
+# format; checking it here also keeps spaces and quotes out of sam's
+# --parameter-overrides, which splits its values at spaces.
+BUCKET_RE='^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
+check_values() {
+    check --stack "$stack" '^[A-Za-z][A-Za-z0-9-]{0,127}$' "a letter then up to 127 of [A-Za-z0-9-] (a CloudFormation stack name)"
+    check --function "$function" '^[A-Za-z0-9_-]{1,64}$' "1 to 64 of [A-Za-z0-9_-] (a Lambda function name)"
+    check_range --memory "$memory" 128 10240
+    check_range --timeout "$timeout" 1 900
+    check --bucket "$bucket" "$BUCKET_RE" "3 to 63 of [a-z0-9.-], starting and ending with a letter or digit (an S3 bucket name)"
+    check --work-prefix "$work_prefix" '^([A-Za-z0-9_.-]+/)+$' "one or more path segments of [A-Za-z0-9_.-], each ending in '/' (e.g. work/ or tmp/cubed/)"
+    check_range --work-expiration-days "$work_days" 1 3650
+    check_range --log-retention-days "$log_days" 1 3653
+    check --region "$region" '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$' "an AWS region such as eu-west-1"
+    check --profile "$profile" '^[A-Za-z0-9_.@+=,-]{1,64}$' "a profile name of [A-Za-z0-9_.@+=,-]"
+    check --role "$role" '^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$' "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+    local b
+    if [[ -n "$input_buckets" ]]; then
+        IFS=, read -r -a input_list <<<"$input_buckets"
+        for b in "${input_list[@]}"; do
+            b="${b#arn:aws:s3:::}"
+            b="${b#arn:aws-cn:s3:::}"
+            b="${b#arn:aws-us-gov:s3:::}"
+            check --input-buckets "$b" "$BUCKET_RE" "a comma-separated list of S3 bucket names (or arn:aws:s3:::NAME ARNs)"
+            [[ -n "$b" ]] || die "--input-buckets '$input_buckets' has an empty entry: list bucket names separated by single commas"
+        done
+    fi
+}
+
+# The ARNs of --input-buckets, comma-separated, in the partition of --region.
+input_bucket_arns() {
+    local partition=aws b arns=()
+    case "$region" in cn-*) partition=aws-cn ;; us-gov-*) partition=aws-us-gov ;; esac
+    for b in "${input_list[@]}"; do
+        [[ "$b" == arn:* ]] || b="arn:$partition:s3:::$b"
+        arns+=("$b")
+    done
+    local IFS=,
+    echo "${arns[*]}"
 }
 
 # Region/profile options, the same for aws, sam and cargo lambda. Arrays are
@@ -163,17 +221,19 @@ cmd_deploy() {
         [[ -z "$work_prefix" ]] || overrides+=("WorkPrefix=$work_prefix")
         [[ -z "$work_days" ]] || overrides+=("WorkExpirationDays=$work_days")
         [[ -z "$log_days" ]] || overrides+=("LogRetentionDays=$log_days")
+        [[ -z "$input_buckets" ]] || overrides+=("InputBucketArns=$(input_bucket_arns)")
         local args=(deploy --template-file "$TEMPLATE" --stack-name "$stack" --resolve-s3
             --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset ${opts[@]+"${opts[@]}"})
-        # One space-separated "Key=Value ..." string: the form every sam version parses.
-        [[ ${#overrides[@]} -eq 0 ]] || args+=(--parameter-overrides "${overrides[*]}")
+        # One argument per Key=Value (sam collects them up to the next option);
+        # check_values has kept spaces and quotes out of every value.
+        [[ ${#overrides[@]} -eq 0 ]] || args+=(--parameter-overrides "${overrides[@]}")
         log "sam ${args[*]}"
         sam "${args[@]}"
         log "deployed stack $stack; its Outputs (above) give BucketName, FunctionName, WorkDir and a driver command"
     else
         [[ -n "$role" ]] || die "--method cargo-lambda deploys the function only and needs --role ARN (an execution role with the permissions of TaskRole in infra/template.yaml, e.g. the TaskRoleArn output of a sam-deployed stack); or install sam to deploy the whole stack"
         [[ -f "$LAMBDA_DIR/$BIN/bootstrap" ]] || die "no $LAMBDA_DIR/$BIN/bootstrap: run infra/deploy.sh build first"
-        [[ -z "$bucket$work_prefix$work_days" ]] || log "warning: --bucket/--work-prefix/--work-expiration-days apply to the sam stack only; ignored"
+        [[ -z "$bucket$work_prefix$work_days$input_buckets" ]] || log "warning: --bucket/--work-prefix/--work-expiration-days/--input-buckets apply to the sam stack only; ignored"
         local args=(deploy "${function:-cubed-task}" --binary-name "$BIN" --lambda-dir "$LAMBDA_DIR"
             --memory "${memory:-2048}" --timeout "${timeout:-300}" --iam-role "$role"
             --log-retention "${log_days:-14}" ${opts[@]+"${opts[@]}"})

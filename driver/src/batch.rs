@@ -112,8 +112,59 @@ pub enum ScriptKind {
     Slurm,
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// Characters a generated script may write without quotes: each is literal in
+/// every shell (`=` is left out so that no word reads as an assignment).
+fn is_shell_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_./:@%+,-".contains(c)
+}
+
+/// `s` as one shell word: unchanged when every character is
+/// [shell-safe](is_shell_safe), else single-quoted (`'` written as `'\''`).
+/// The result is read back as exactly `s` by bash and by POSIX `sh`, for any
+/// `s` without control characters (which [`generate_script`] refuses).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(is_shell_safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Longest op id a script accepts.
+const MAX_OP_ID_LEN: usize = 64;
+
+/// Refuses an op id outside `[A-Za-z0-9_.-]` (first character a letter or a
+/// digit, at most 64 characters), or one that is the `create-arrays` step.
+fn check_op_id(id: &str) -> Result<()> {
+    let valid = id.len() <= MAX_OP_ID_LEN
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        return Err(CubedError::Invalid(format!(
+            "op id {id:?} of the job's plan cannot go into a script: op ids are 1 to {MAX_OP_ID_LEN} characters of [A-Za-z0-9_.-], starting with a letter or a digit (the planner names them op-001, op-002, ...; re-save the job with `cubed eval ... --save-job`)"
+        )));
+    }
+    if id == CREATE_ARRAYS {
+        return Err(CubedError::Invalid(format!("op id '{id}' of the job's plan is reserved for the step that prepares the arrays: re-save the job with `cubed eval ... --save-job`")));
+    }
+    Ok(())
+}
+
+/// Refuses a path with control characters (newlines, tabs, NUL, ...): any
+/// other character is quoted.
+fn check_path(what: &str, path: &str) -> Result<()> {
+    if path.is_empty() || path.chars().any(char::is_control) {
+        return Err(CubedError::Invalid(format!(
+            "the {what} {path:?} cannot go into a script: it must be non-empty and free of control characters (newline, tab, ...); any other character is quoted"
+        )));
+    }
+    Ok(())
+}
+
+/// The shell variable holding the SLURM job id of an op: `job_` and the op id
+/// with `-` and `.` as `_` (a valid, lowercase name no shell or SLURM variable uses).
+fn slurm_var(op_id: &str) -> String {
+    format!("job_{}", op_id.replace(['-', '.'], "_"))
 }
 
 /// SLURM time limit for one partition: a generous estimate from the bytes its
@@ -125,8 +176,38 @@ fn slurm_time(op: &cubed_task::plan::Op, partitions: u64) -> String {
     format!("{:02}:{:02}:00", secs / 3600, (secs % 3600).div_ceil(60).min(59))
 }
 
-/// The script running `job_dir` in `n` partitions per op.
-pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cubed_bin: &str) -> String {
+/// The script running `job_dir` in `n` partitions per op, calling `cubed_bin`.
+///
+/// Every value in the script goes through [`shell_quote`]. A partition's
+/// command line (binary, job dir, op id, partition count and index, each one
+/// word) is built from quoted words and, for SLURM's `--wrap` (which `sh`
+/// parses again on the compute node), quoted once more as a whole. GNU
+/// parallel expands its replacement strings (`{= perl =}` included) inside
+/// any text of its command, so there the binary and the job dir are passed
+/// in environment variables and the command holds only validated words. Op
+/// ids must be `[A-Za-z0-9_.-]` starting with a letter or digit, and paths
+/// free of control characters: anything else is refused with an error naming it.
+pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cubed_bin: &str) -> Result<String> {
+    if n == 0 {
+        return Err(CubedError::Invalid("N must be at least 1 partition".into()));
+    }
+    check_path("job directory", job_dir)?;
+    check_path("cubed binary", cubed_bin)?;
+    let mut vars = std::collections::HashMap::new();
+    for op in &plan.ops {
+        check_op_id(&op.id)?;
+        if let Some(other) = vars.insert(slurm_var(&op.id), &op.id) {
+            return Err(CubedError::Invalid(format!(
+                "op ids '{other}' and '{}' of the job's plan are not distinct once '-' and '.' are read as '_': re-save the job with `cubed eval ... --save-job`",
+                op.id
+            )));
+        }
+    }
+    // One partition's command line; `index` is a number or SLURM's task id,
+    // which the shell running the line expands.
+    let line = |op: &str, parts: u64, index: &str| {
+        [cubed_bin, "batch", "run-partition", job_dir, op, &parts.to_string()].map(shell_quote).join(" ") + " " + index
+    };
     let mut s = String::new();
     let digest = plan.digest();
     let how = match kind {
@@ -138,61 +219,77 @@ pub fn generate_script(plan: &Plan, job_dir: &str, kind: ScriptKind, n: u64, cub
     s += &format!("# cubed-rs batch job {} ({} ops): up to {n} partitions per op, {how}.\n", &digest[..16], plan.ops.len());
     s += "# Re-running is safe: a partition skips the chunks that already exist.\n";
     s += "set -euo pipefail\n";
-    s += &format!("CUBED=\"${{CUBED:-{}}}\"\n", cubed_bin.replace('"', "\\\""));
-    s += &format!("JOB={}\n", quote(job_dir));
-    let run = |op: &str, parts: u64, index: &str| format!("\"$CUBED\" batch run-partition \"$JOB\" {op} {parts} {index}");
     match kind {
         ScriptKind::Sequential => {
-            s += &run(CREATE_ARRAYS, 1, "0");
+            s += &line(CREATE_ARRAYS, 1, "0");
             s += "\n";
             for op in &plan.ops {
                 let p = partitions_for(op.num_tasks, n);
                 for i in 0..p {
-                    s += &run(&op.id, p, &i.to_string());
+                    s += &line(&op.id, p, &i.to_string());
                     s += "\n";
                 }
             }
         }
         ScriptKind::GnuParallel => {
-            s += &format!("parallel -j 1 --halt now,fail=1 {} ::: 0\n", run(CREATE_ARRAYS, 1, "{}"));
+            // GNU parallel runs its command through a shell after expanding
+            // its replacement strings ({}, {#}, {= perl =}, ...) anywhere in
+            // it, quoted or not: the binary and the job dir reach the command
+            // through the environment, never in its text.
+            s += &format!("export CUBED_BATCH_BIN={} CUBED_BATCH_JOB={}\n", shell_quote(cubed_bin), shell_quote(job_dir));
+            let command = |op: &str, parts: u64| {
+                let words = ["batch", "run-partition", "\"$CUBED_BATCH_JOB\"", &shell_quote(op), &shell_quote(&parts.to_string()), "{}"];
+                shell_quote(&format!("\"$CUBED_BATCH_BIN\" {}", words.join(" ")))
+            };
+            s += &format!("parallel -j 1 --halt now,fail=1 {} ::: 0\n", command(CREATE_ARRAYS, 1));
             for op in &plan.ops {
                 let p = partitions_for(op.num_tasks, n);
-                s += &format!("parallel -j {p} --halt now,fail=1 {} ::: $(seq 0 {})\n", run(&op.id, p, "{}"), p - 1);
+                s += &format!(
+                    "parallel -j {} --halt now,fail=1 {} ::: $(seq 0 {})\n",
+                    shell_quote(&p.to_string()),
+                    command(&op.id, p),
+                    shell_quote(&(p - 1).to_string())
+                );
             }
         }
         ScriptKind::Slurm => {
-            let mem_mb = plan.spec.allowed_mem.div_ceil(1_000_000);
-            let wrap = |op: &str, parts: u64, index: &str| format!("\\\"$CUBED\\\" batch run-partition \\\"$JOB\\\" {op} {parts} {index}");
+            // sbatch runs the --wrap string with sh on the compute node: the
+            // line is quoted as a whole, so that string is exactly `line`.
+            let mem = shell_quote(&format!("{}M", plan.spec.allowed_mem.div_ceil(1_000_000)));
+            let create = slurm_var(CREATE_ARRAYS);
+            s += "# sbatch --parsable prints JOBID or JOBID;CLUSTER: keep the id.\n";
+            s += "submit() { local id; id=$(sbatch --parsable \"$@\") || return; echo \"${id%%;*}\"; }\n";
             s += &format!(
-                "create_arrays=$(sbatch --parsable --job-name=cubed-{CREATE_ARRAYS} --mem={mem_mb}M --time=00:10:00 --wrap \"{}\")\n",
-                wrap(CREATE_ARRAYS, 1, "0")
+                "{create}=$(submit --job-name={} --mem={mem} --time=00:10:00 --wrap {})\n",
+                shell_quote(&format!("cubed-{CREATE_ARRAYS}")),
+                shell_quote(&line(CREATE_ARRAYS, 1, "0"))
             );
             for op in &plan.ops {
                 let p = partitions_for(op.num_tasks, n);
-                let var = op.id.replace('-', "_");
-                let mut deps = vec!["$create_arrays".to_string()];
+                let mut deps = vec![format!("${{{create}}}")];
                 for &input in &op.inputs {
                     if let Some(producer) = plan.ops.iter().find(|o| o.output == input) {
-                        deps.push(format!("${}", producer.id.replace('-', "_")));
+                        deps.push(format!("${{{}}}", slurm_var(&producer.id)));
                     }
                 }
                 s += &format!(
-                    "{var}=$(sbatch --parsable --job-name=cubed-{} --array=0-{} --mem={mem_mb}M --time={} --dependency=afterok:{} --wrap \"{}\")\n",
-                    op.id,
-                    p - 1,
-                    slurm_time(op, p),
+                    "{}=$(submit --job-name={} --array=0-{} --mem={mem} --time={} \"--dependency=afterok:{}\" --wrap {})\n",
+                    slurm_var(&op.id),
+                    shell_quote(&format!("cubed-{}", op.id)),
+                    shell_quote(&(p - 1).to_string()),
+                    shell_quote(&slurm_time(op, p)),
                     deps.join(":"),
-                    wrap(&op.id, p, "\\$SLURM_ARRAY_TASK_ID")
+                    shell_quote(&line(&op.id, p, "\"$SLURM_ARRAY_TASK_ID\""))
                 );
             }
-            s += "echo \"submitted: create-arrays $create_arrays";
+            s += &format!("echo \"submitted: {CREATE_ARRAYS} ${{{create}}}");
             for op in &plan.ops {
-                s += &format!(", {} ${}", op.id, op.id.replace('-', "_"));
+                s += &format!(", {} ${{{}}}", op.id, slurm_var(&op.id));
             }
             s += "\"\n";
         }
     }
-    s
+    Ok(s)
 }
 
 fn is_user_output(lp: &LoadedPlan, id: usize) -> bool {
@@ -324,6 +421,63 @@ pub fn status(job_dir: &str, n: Option<u64>) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A two-op plan (`sum(random(...), axis=0)`) whose first op ids are `ids`.
+    fn plan_with_ids(ids: &[&str]) -> Plan {
+        let spec = crate::Spec::new("memory://batch-unit/work");
+        let a = crate::random(&spec, &[40, 40], &[5, 5], 1, cubed_task::DType::Float64).unwrap();
+        let m = crate::sum(&a, Some(&[0]), None).unwrap();
+        let mut plan = crate::build_plan(&[crate::Output { array: m, url: None }], &Default::default()).unwrap().plan;
+        assert!(plan.ops.len() >= ids.len());
+        for (op, id) in plan.ops.iter_mut().zip(ids) {
+            op.id = id.to_string();
+        }
+        plan
+    }
+
+    #[test]
+    fn shell_quote_gives_back_every_string_in_bash_and_sh() {
+        let hostile = ["plain", "", "a b", "it's", "'", "''", "\"x\"", "$(touch PWNED)", "`touch PWNED`", "a;b", "a|b&c", "~user", "#x", "*", "a=b", "{}", "$SLURM_ARRAY_TASK_ID", "é ü"];
+        for shell in ["bash", "sh"] {
+            for s in hostile {
+                let out = std::process::Command::new(shell).arg("-c").arg(format!("printf '%s' {}", shell_quote(s))).output().unwrap();
+                assert!(out.status.success(), "{shell}: {s:?}");
+                assert_eq!(String::from_utf8(out.stdout).unwrap(), s, "{shell} reads {} back", shell_quote(s));
+            }
+        }
+        assert_eq!(shell_quote("op-001"), "op-001");
+        assert_eq!(shell_quote("a=b"), "'a=b'");
+    }
+
+    #[test]
+    fn op_ids_outside_the_character_set_are_refused_by_name() {
+        let long = "o".repeat(65);
+        for id in ["x 1 0 || touch PWNED ;#", "op'1", "-op", ".op", "", "op$1", "op\n1", &long] {
+            let plan = plan_with_ids(&[id]);
+            for kind in [ScriptKind::Sequential, ScriptKind::GnuParallel, ScriptKind::Slurm] {
+                let e = generate_script(&plan, "/tmp/job", kind, 2, "cubed").unwrap_err().to_string();
+                assert!(e.contains(&format!("op id {id:?}")) && e.contains("[A-Za-z0-9_.-]"), "{e}");
+            }
+        }
+        let e = generate_script(&plan_with_ids(&[CREATE_ARRAYS]), "/tmp/job", ScriptKind::Sequential, 2, "cubed").unwrap_err().to_string();
+        assert!(e.contains("op id 'create-arrays'") && e.contains("reserved"), "{e}");
+        let e = generate_script(&plan_with_ids(&["a.b", "a-b"]), "/tmp/job", ScriptKind::Slurm, 2, "cubed").unwrap_err().to_string();
+        assert!(e.contains("op ids 'a.b' and 'a-b'"), "{e}");
+        for ok in ["op-001", "A_1.x", "9lives"] {
+            generate_script(&plan_with_ids(&[ok]), "/tmp/job", ScriptKind::Slurm, 2, "cubed").unwrap();
+        }
+    }
+
+    #[test]
+    fn paths_with_control_characters_are_refused_and_others_quoted() {
+        let plan = plan_with_ids(&[]);
+        let e = generate_script(&plan, "/tmp/a\nb", ScriptKind::Sequential, 2, "cubed").unwrap_err().to_string();
+        assert!(e.contains(r#"job directory "/tmp/a\nb""#) && e.contains("control characters"), "{e}");
+        let e = generate_script(&plan, "/tmp/job", ScriptKind::Sequential, 2, "").unwrap_err().to_string();
+        assert!(e.contains(r#"cubed binary """#), "{e}");
+        let s = generate_script(&plan, "/tmp/a b/$(x)/`y`;'z'", ScriptKind::Sequential, 2, "/opt/my cubed/cubed").unwrap();
+        assert!(s.contains(r#"'/opt/my cubed/cubed' batch run-partition '/tmp/a b/$(x)/`y`;'\''z'\''' create-arrays 1 0"#), "{s}");
+    }
 
     #[test]
     fn partitions_cover_every_task_once() {

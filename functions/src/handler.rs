@@ -6,16 +6,21 @@
 //! same code as the local runner, and reports each task's outcome plus the
 //! invocation's peak RSS and whether it was a cold start.
 //!
-//! Problems with the request itself (malformed payload, unknown op, task out of
-//! range, digest mismatch, missing plan) are answered as a function error whose
-//! type starts with [`INVALID_REQUEST`]: retrying cannot help. A task's own
-//! failure is reported inside the answer, classified retryable or not.
+//! Problems with the request itself (malformed payload, unknown op, task range
+//! out of bounds or larger than [`MAX_TASKS_PER_INVOCATION`], digest mismatch,
+//! missing or unreadable plan) are answered as a function error whose type
+//! starts with [`INVALID_REQUEST`]: retrying cannot help. Storage failing while
+//! the plan is read (connection refused, 5xx, timeout) is answered as a
+//! [`STORAGE_UNAVAILABLE`] function error, which the driver retries like any
+//! function error that is not an invalid request. A task's own failure is
+//! reported inside the answer, classified retryable or not.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskError;
@@ -25,6 +30,24 @@ use crate::task::{LoadedPlan, TaskStats};
 
 /// Prefix of the `errorType` of requests that a retry would repeat.
 pub const INVALID_REQUEST: &str = "cubed.InvalidRequest";
+
+/// `errorType` of an invocation that could not read its plan because storage
+/// failed (connection, 5xx, timeout): a retry may succeed.
+pub const STORAGE_UNAVAILABLE: &str = "cubed.StorageUnavailable";
+
+/// Most tasks one invocation may ask for; a larger range is an invalid request.
+///
+/// Chosen from the 6 MB limit of a synchronous Invoke's response: a task's
+/// report is about 200 bytes of numbers plus, when it failed, its error
+/// message, cut to [`MAX_ERROR_MESSAGE_BYTES`] (at most 6 KiB once JSON-escaped).
+/// 512 reports of at most 6.4 KiB are 3.3 MB, well within the limit; the
+/// driver sends at most 64 tasks per invocation unless told otherwise.
+pub const MAX_TASKS_PER_INVOCATION: u64 = 512;
+
+/// Longest error message a task report carries; a longer one is cut (at a
+/// character boundary) and ends with `…`, so that reports stay within the
+/// response limit (see [`MAX_TASKS_PER_INVOCATION`]).
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
 
 /// Name of the plan file the driver writes under the plan's intermediate directory.
 pub const PLAN_FILE: &str = "plan.json";
@@ -71,14 +94,40 @@ pub struct InvocationReport {
     pub duration_s: f64,
 }
 
-/// A request that cannot be served; becomes a function error.
+/// A request that cannot be served; becomes an [`INVALID_REQUEST`] function error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidRequest(pub String);
 
-impl From<InvalidRequest> for lambda_runtime::Diagnostic {
-    fn from(e: InvalidRequest) -> Self {
-        lambda_runtime::Diagnostic { error_type: INVALID_REQUEST.to_string(), error_message: e.0 }
+/// Storage failed while the plan was read; becomes a retryable function error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageUnavailable(pub String);
+
+/// Why an invocation was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request is wrong: a retry would repeat it ([`INVALID_REQUEST`]).
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+    /// Storage failed: a retry may succeed ([`STORAGE_UNAVAILABLE`]).
+    #[error(transparent)]
+    Unavailable(#[from] StorageUnavailable),
+}
+
+impl RequestError {
+    /// The `errorType` the function answers with.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            RequestError::Invalid(_) => INVALID_REQUEST,
+            RequestError::Unavailable(_) => STORAGE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<RequestError> for lambda_runtime::Diagnostic {
+    fn from(e: RequestError) -> Self {
+        lambda_runtime::Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
     }
 }
 
@@ -89,31 +138,65 @@ fn plan_cache() -> &'static Mutex<HashMap<String, Arc<LoadedPlan>>> {
     CACHE.get_or_init(Default::default)
 }
 
-/// The plan with `digest` from `plan_dir`, parsed once per process.
-fn load_plan(plan_dir: &str, digest: &str) -> Result<Arc<LoadedPlan>, InvalidRequest> {
+/// The plan with `digest` from `plan_dir`, parsed once per process. A plan
+/// that is missing, denied to the function, malformed or of another digest is
+/// an invalid request; any other storage failure is [`StorageUnavailable`].
+fn load_plan(plan_dir: &str, digest: &str) -> Result<Arc<LoadedPlan>, RequestError> {
     if let Some(p) = plan_cache().lock().expect("plan cache poisoned").get(digest) {
         return Ok(p.clone());
     }
     let store = StoreUrl::parse(plan_dir).map_err(|e| InvalidRequest(e.to_string()))?;
-    let bytes = store
-        .get(PLAN_FILE)
-        .map_err(|e| InvalidRequest(format!("cannot read the plan at {plan_dir}/{PLAN_FILE}: {e}")))?
-        .ok_or_else(|| InvalidRequest(format!("no plan at {plan_dir}/{PLAN_FILE}: the driver writes it before launch")))?;
+    let path = store.child(PLAN_FILE);
+    let read = crate::storage::block_on_io(async {
+        match store.store.get(&path).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        }
+    });
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(InvalidRequest(format!("no plan at {plan_dir}/{PLAN_FILE}: the driver writes it before launch")).into())
+        }
+        Err(e @ (object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })) => {
+            return Err(InvalidRequest(format!(
+                "the function may not read the plan at {plan_dir}/{PLAN_FILE} ({e}): the work dir must be in a bucket its role can read (see infra/template.yaml)"
+            ))
+            .into())
+        }
+        Err(e) => return Err(StorageUnavailable(format!("cannot read the plan at {plan_dir}/{PLAN_FILE} (storage failed, worth a retry): {e}")).into()),
+    };
     let plan = Plan::from_json(&bytes).map_err(|e| InvalidRequest(format!("{plan_dir}/{PLAN_FILE}: {e}")))?;
     let loaded = LoadedPlan::new(plan);
     if loaded.digest != digest {
         return Err(InvalidRequest(format!(
             "plan digest mismatch: the payload expects {digest} but {plan_dir}/{PLAN_FILE} has {}",
             loaded.digest
-        )));
+        ))
+        .into());
     }
     let loaded = Arc::new(loaded);
     plan_cache().lock().expect("plan cache poisoned").insert(digest.to_string(), loaded.clone());
     Ok(loaded)
 }
 
-/// Serves one invocation (blocking: call it from a blocking thread).
-pub fn handle(payload: serde_json::Value) -> Result<InvocationReport, InvalidRequest> {
+/// `e` with its message cut to [`MAX_ERROR_MESSAGE_BYTES`].
+fn bounded(mut e: TaskError) -> TaskError {
+    if e.message.len() > MAX_ERROR_MESSAGE_BYTES {
+        let mut cut = MAX_ERROR_MESSAGE_BYTES - '…'.len_utf8();
+        while !e.message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        e.message.truncate(cut);
+        e.message.push('…');
+    }
+    e
+}
+
+/// Serves one invocation (blocking: call it from a blocking thread). The task
+/// range is checked against [`MAX_TASKS_PER_INVOCATION`] before the plan is
+/// loaded, and against the op's task count before anything is run.
+pub fn handle(payload: serde_json::Value) -> Result<InvocationReport, RequestError> {
     let started = Instant::now();
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     crate::memory::reset_peak_rss();
@@ -122,21 +205,29 @@ pub fn handle(payload: serde_json::Value) -> Result<InvocationReport, InvalidReq
             "malformed payload: {e}; expected {{\"plan_dir\", \"digest\", \"op\", \"start\", \"stop\", \"attempt\"}}"
         ))
     })?;
+    if p.start >= p.stop || p.stop - p.start > MAX_TASKS_PER_INVOCATION {
+        return Err(InvalidRequest(format!(
+            "task range [{}, {}) must hold 1 to {MAX_TASKS_PER_INVOCATION} tasks (the most one invocation runs): send a smaller range",
+            p.start, p.stop
+        ))
+        .into());
+    }
     let plan = load_plan(&p.plan_dir, &p.digest)?;
     let op = plan.plan.op(&p.op).ok_or_else(|| {
         let ids: Vec<&str> = plan.plan.ops.iter().map(|o| o.id.as_str()).collect();
         InvalidRequest(format!("unknown op '{}': the plan has {}", p.op, ids.join(", ")))
     })?;
-    if p.start >= p.stop || p.stop > op.num_tasks {
+    if p.stop > op.num_tasks {
         return Err(InvalidRequest(format!(
             "task range [{}, {}) is out of range for {} ({} tasks)",
             p.start, p.stop, op.id, op.num_tasks
-        )));
+        ))
+        .into());
     }
     let tasks = (p.start..p.stop)
         .map(|index| match plan.run_task(op, index, p.attempt) {
             Ok(stats) => TaskReport { index, stats: Some(stats), error: None },
-            Err(error) => TaskReport { index, stats: None, error: Some(error) },
+            Err(error) => TaskReport { index, stats: None, error: Some(bounded(error)) },
         })
         .collect();
     Ok(InvocationReport {
@@ -164,11 +255,17 @@ mod tests {
     use crate::kernel::Node;
     use crate::plan::{ArrayMeta, Codec, Location, Op, OpKind, Spec, PLAN_VERSION};
 
-    /// A one-op plan (`full((4, 4), 7)` in 2 x 2 chunks) published in memory.
+    /// A one-op plan (`full((2, 8), 7)` in 2 x 2 chunks: 4 tasks) published in memory.
     fn published(name: &str) -> (String, String) {
-        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4, 4], chunks: vec![2, 2], dtype: crate::DType::Int64, codec: Some(Codec::None) };
-        let kind = OpKind::Blockwise { kernel: Node::Full { value: 7.0, dtype: crate::DType::Int64, shape: vec![4, 4] } };
-        let op = Op { id: "op-001".into(), kind, inputs: vec![], output: 0, num_tasks: 4, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 128 };
+        published_with_tasks(name, 4)
+    }
+
+    /// The same kind of plan with `num_tasks` tasks (`full((2, 2 * num_tasks), 7)`).
+    fn published_with_tasks(name: &str, num_tasks: u64) -> (String, String) {
+        let shape = vec![2, 2 * num_tasks];
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.clone(), chunks: vec![2, 2], dtype: crate::DType::Int64, codec: Some(Codec::None) };
+        let kind = OpKind::Blockwise { kernel: Node::Full { value: 7.0, dtype: crate::DType::Int64, shape } };
+        let op = Op { id: "op-001".into(), kind, inputs: vec![], output: 0, num_tasks, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 128 };
         let plan = Plan { version: PLAN_VERSION, spec: Spec::new(format!("memory://{name}/work")), arrays: vec![out], ops: vec![op] };
         let dir = format!("memory://{name}/plans");
         StoreUrl::parse(&dir).unwrap().put(PLAN_FILE, plan.to_json()).unwrap();
@@ -200,9 +297,74 @@ mod tests {
         ];
         for (p, expected) in cases {
             let e = handle(p).unwrap_err();
-            assert!(e.0.contains(expected), "expected '{expected}' in '{}'", e.0);
+            assert!(e.to_string().contains(expected), "expected '{expected}' in '{e}'");
             let d: lambda_runtime::Diagnostic = e.into();
             assert_eq!(d.error_type, INVALID_REQUEST);
         }
+    }
+
+    #[test]
+    fn task_ranges_are_bounded_before_anything_is_allocated() {
+        // An op claiming 10^12 tasks: a payload for all of them is refused, not allocated.
+        let (dir, digest) = published_with_tasks("handler-huge", 1_000_000_000_000);
+        let cases = [
+            (0, 1_000_000_000_000, "task range [0, 1000000000000) must hold 1 to 512 tasks"),
+            (5, 3, "task range [5, 3) must hold 1 to 512 tasks"),
+            (7, 7, "task range [7, 7) must hold 1 to 512 tasks"),
+            (u64::MAX - 1, u64::MAX, "task range [18446744073709551614, 18446744073709551615) is out of range for op-001 (1000000000000 tasks)"),
+        ];
+        for (start, stop, expected) in cases {
+            let e = handle(payload(&dir, &digest, "op-001", start, stop)).unwrap_err();
+            assert!(matches!(e, RequestError::Invalid(_)) && e.to_string().contains(expected), "expected '{expected}' in '{e}'");
+        }
+        // The most tasks allowed, within the op, still runs.
+        let (dir, digest) = published_with_tasks("handler-max", MAX_TASKS_PER_INVOCATION);
+        let e = handle(payload(&dir, &digest, "op-001", 0, MAX_TASKS_PER_INVOCATION + 1)).unwrap_err();
+        assert!(e.to_string().contains("must hold 1 to 512 tasks"), "{e}");
+        let report = handle(payload(&dir, &digest, "op-001", 0, MAX_TASKS_PER_INVOCATION)).unwrap();
+        assert_eq!(report.tasks.len() as u64, MAX_TASKS_PER_INVOCATION);
+        assert!(report.tasks.iter().all(|t| t.error.is_none()));
+    }
+
+    #[test]
+    fn a_missing_plan_is_invalid_but_a_storage_failure_is_retryable() {
+        let e = handle(payload("memory://handler-none/plans", &"e".repeat(64), "op-001", 0, 1)).unwrap_err();
+        assert!(matches!(e, RequestError::Invalid(_)) && e.to_string().contains("no plan at memory://handler-none/plans/plan.json"), "{e}");
+        // S3 at a closed port of 127.0.0.1: in a child process, whose
+        // environment points S3 there (the store client reads it once).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["handler::tests::storage_failure_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("CUBED_TEST_CLOSED_S3", "1")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env_remove("AWS_ENDPOINT_URL_S3")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run by a_missing_plan_is_invalid_but_a_storage_failure_is_retryable, with S3 on a closed port"]
+    fn storage_failure_child() {
+        assert!(std::env::var_os("CUBED_TEST_CLOSED_S3").is_some(), "run by a_missing_plan_is_invalid_but_a_storage_failure_is_retryable");
+        let e = handle(payload("s3://cubed-closed/work", &"d".repeat(64), "op-001", 0, 1)).unwrap_err();
+        assert!(matches!(e, RequestError::Unavailable(_)), "{e:?}");
+        assert!(e.to_string().contains("cannot read the plan at s3://cubed-closed/work/plan.json (storage failed, worth a retry)"), "{e}");
+        let d: lambda_runtime::Diagnostic = e.into();
+        assert_eq!(d.error_type, STORAGE_UNAVAILABLE);
+        assert!(!d.error_type.starts_with(INVALID_REQUEST), "the driver retries function errors that are not invalid requests");
+    }
+
+    #[test]
+    fn long_error_messages_are_cut_to_the_bound() {
+        let e = bounded(TaskError::retryable("é".repeat(MAX_ERROR_MESSAGE_BYTES)));
+        assert!(e.retryable && e.message.len() <= MAX_ERROR_MESSAGE_BYTES && e.message.ends_with("é…"), "{}", e.message.len());
+        assert_eq!(bounded(TaskError::fatal("short")), TaskError::fatal("short"));
     }
 }

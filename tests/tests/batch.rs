@@ -136,23 +136,152 @@ fn the_slurm_script_chains_job_arrays() {
     std::fs::write(&path, &s).unwrap();
     run(Command::new("bash").arg("-n").arg(&path));
     let plan = run(place.cubed().args(["plan", expr]));
-    let lines: Vec<&str> = s.lines().filter(|l| l.contains("sbatch")).collect();
-    assert!(lines[0].starts_with("create_arrays=$(sbatch") && !lines[0].contains("--array"), "{s}");
+    let lines: Vec<&str> = s.lines().filter(|l| l.contains("=$(submit ")).collect();
+    assert!(lines[0].starts_with("job_create_arrays=$(submit") && !lines[0].contains("--array"), "{s}");
     // One job array per op, each after create-arrays and after the ops it reads.
     let ops: Vec<&str> = plan.lines().filter(|l| l.starts_with("op-")).collect();
     assert_eq!(lines.len(), ops.len() + 1, "{s}\n{plan}");
     for (line, op) in lines[1..].iter().zip(&ops) {
         let cols: Vec<&str> = op.split_whitespace().collect();
         let (id, tasks): (&str, u64) = (cols[0], cols[2].parse().unwrap());
-        let var = id.replace('-', "_");
-        assert!(line.starts_with(&format!("{var}=$(sbatch")), "{line}");
+        let var = format!("job_{}", id.replace('-', "_"));
+        assert!(line.starts_with(&format!("{var}=$(submit")), "{line}");
         assert!(line.contains(&format!("--array=0-{}", tasks.min(4) - 1)), "{line}");
-        assert!(line.contains("--dependency=afterok:$create_arrays"), "{line}");
+        assert!(line.contains("\"--dependency=afterok:${job_create_arrays}"), "{line}");
         assert!(line.contains("--mem=2000M") && line.contains("--time="), "{line}");
-        assert!(line.contains(&format!("run-partition \\\"$JOB\\\" {id} {} \\$SLURM_ARRAY_TASK_ID", tasks.min(4))), "{line}");
+        assert!(line.contains(&format!("run-partition {} {id} {} \"$SLURM_ARRAY_TASK_ID\"'", place.url("job"), tasks.min(4))), "{line}");
     }
     // The combine round waits for the first round.
     let combine_op = ops.iter().find(|l| l.contains("mean-combine")).unwrap().split_whitespace().next().unwrap();
     let combine = lines.iter().find(|l| l.contains(&format!("cubed-{combine_op} "))).unwrap();
-    assert!(combine.contains(":$op_001"), "{combine}");
+    assert!(combine.contains(":${job_op_001}"), "{combine}");
+}
+
+/// A directory name with spaces, both quotes, `$(...)`, backticks, `;` and
+/// GNU parallel's replacement strings (`{= perl =}`, `{#}`): legal, and
+/// harmless once quoted.
+const HOSTILE_DIR: &str = "j b 'q' \"d\" $(touch PWNED) `touch PWNED`; {= system(\"touch PWNED_PERL\") =} {#} x";
+
+/// Panics when a file whose name starts with PWNED exists under `root`.
+fn assert_nothing_ran(root: &std::path::Path) {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            assert!(!entry.file_name().to_string_lossy().starts_with("PWNED"), "{} was created", entry.path().display());
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_names_in_a_job_never_run_as_commands() {
+    let dir = temp_dir("batch-hostile");
+    let place = Place { root: dir.path().to_string_lossy().into_owned(), env: vec![] };
+    let expr = "sum(sqrt(random((400, 300), chunks=(100, 100), seed=4)) + 1, axis=0)";
+    let reference = place.url("ref.zarr");
+    place.eval(&[expr, "-o", &reference]);
+    // A legal but hostile job directory: the scripts run it correctly.
+    for runner in ["sequential", "gnu-parallel"] {
+        let out = place.url(&format!("{runner}.zarr"));
+        let job = place.url(&format!("{HOSTILE_DIR} {runner}"));
+        assert_eq!(place.eval(&[expr, "-o", &out, "--save-job", &job]).trim(), job);
+        let path = dir.path().join(format!("{runner}.sh"));
+        std::fs::write(&path, script(&place, runner, &job, "3")).unwrap();
+        run(Command::new("bash").arg(&path).current_dir(dir.path()));
+        let diff = place.eval(&["max(abs(x - y))", "-i", &format!("x={out}"), "-i", &format!("y={reference}")]);
+        assert_eq!(diff, "0.0\n", "{runner} with job dir {job:?}");
+    }
+    // A hostile op id in the job's plan: refused, naming it and the allowed characters.
+    let job = place.url("job");
+    run(place.cubed().args(["eval", expr, "-q", "-o", &place.url("op.zarr"), "--work-dir", &place.url("work"), "--save-job", &job]));
+    let plan_file = dir.path().join("job").join("plan.json");
+    let plan = std::fs::read_to_string(&plan_file).unwrap();
+    assert!(plan.contains("\"op-001\""), "{plan}");
+    std::fs::write(&plan_file, plan.replace("\"op-001\"", "\"x 1 0 || touch PWNED ;#\"")).unwrap();
+    for runner in ["sequential", "gnu-parallel", "slurm"] {
+        let out = place.cubed().args(["batch", "generate-script", "--runner", runner, &job, "3"]).current_dir(dir.path()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && out.stdout.is_empty(), "{runner}: a script was printed\n{stderr}");
+        assert!(
+            stderr.contains(r#"op id "x 1 0 || touch PWNED ;#" of the job's plan cannot go into a script"#) && stderr.contains("[A-Za-z0-9_.-]"),
+            "{runner}: {stderr}"
+        );
+    }
+    assert_nothing_ran(dir.path());
+}
+
+#[test]
+fn the_slurm_script_submits_exactly_the_partition_commands() {
+    let dir = temp_dir("batch-slurm-hostile");
+    let place = Place { root: dir.path().to_string_lossy().into_owned(), env: vec![] };
+    let expr = "mean(random((4000, 300), chunks=(500, 100), seed=5), axis=0)";
+    let job = place.eval(&[expr, "-o", &place.url("m.zarr"), "--save-job", &place.url(HOSTILE_DIR)]).trim().to_string();
+    assert_eq!(job, place.url(HOSTILE_DIR));
+    // A fake sbatch that records its arguments and answers JOBID;CLUSTER, and
+    // a fake cubed (in a directory with a space) that records its own.
+    let fake = dir.path().join("fake bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let sbatch = "#!/usr/bin/env bash\nn=$(( $(cat \"$FAKE_LOG/count\" 2>/dev/null || echo 100) + 1 ))\necho \"$n\" >\"$FAKE_LOG/count\"\nprintf '%s\\0' \"$@\" >\"$FAKE_LOG/sbatch-$n\"\necho \"$n;cluster\"\n";
+    let cubed = "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" >\"$FAKE_LOG/cubed-argv\"\n";
+    for (name, text) in [("sbatch", sbatch), ("cubed", cubed)] {
+        std::fs::write(fake.join(name), text).unwrap();
+        run(Command::new("chmod").arg("755").arg(fake.join(name)));
+    }
+    let log = dir.path().join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    let fake_cubed = fake.join("cubed").to_string_lossy().into_owned();
+    let s = run(place.cubed().args(["batch", "generate-script", "--runner", "slurm", &job, "3", "--cubed-bin", &fake_cubed]));
+    let path = dir.path().join("slurm.sh");
+    std::fs::write(&path, &s).unwrap();
+    run(Command::new("bash").arg("-n").arg(&path));
+    let path_env = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let printed = run(Command::new("bash").arg(&path).env("PATH", &path_env).env("FAKE_LOG", &log).current_dir(dir.path()));
+    let read_args = |file: &std::path::Path| -> Vec<String> {
+        let text = String::from_utf8(std::fs::read(file).unwrap()).unwrap();
+        text.trim_end_matches('\0').split('\0').map(String::from).collect()
+    };
+    // What each sbatch received; its --wrap run as sbatch does (sh -c), for
+    // every index of its array, calls cubed with exactly the partition's arguments.
+    let plan = run(place.cubed().args(["plan", expr]));
+    let ops: Vec<(String, u64)> = plan
+        .lines()
+        .filter(|l| l.starts_with("op-"))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols[0].to_string(), cols[2].parse().unwrap())
+        })
+        .collect();
+    let steps: Vec<(String, u64)> = std::iter::once(("create-arrays".to_string(), 1)).chain(ops).collect();
+    for (k, (op, tasks)) in steps.iter().enumerate() {
+        let args = read_args(&log.join(format!("sbatch-{}", 101 + k)));
+        let value = |flag: &str| args.iter().find_map(|a| a.strip_prefix(flag)).map(String::from);
+        assert_eq!(args[0], "--parsable", "{args:?}");
+        assert_eq!(value("--job-name="), Some(format!("cubed-{op}")), "{args:?}");
+        let wrap = &args[args.iter().position(|a| a == "--wrap").expect("--wrap") + 1];
+        let parts = (*tasks).min(3);
+        let indices: Vec<u64> = if k == 0 {
+            assert_eq!(value("--array="), None);
+            vec![0]
+        } else {
+            assert_eq!(value("--array="), Some(format!("0-{}", parts - 1)), "{args:?}");
+            let deps = value("--dependency=afterok:").expect("a dependency");
+            assert!(deps.split(':').all(|d| d.parse::<u64>().is_ok_and(|d| (101..101 + k as u64).contains(&d))) && deps.starts_with("101"), "{deps}");
+            (0..parts).collect()
+        };
+        for i in indices {
+            let _ = std::fs::remove_file(log.join("cubed-argv"));
+            run(Command::new("sh").arg("-c").arg(wrap).env("SLURM_ARRAY_TASK_ID", i.to_string()).env("FAKE_LOG", &log).current_dir(dir.path()));
+            assert_eq!(
+                read_args(&log.join("cubed-argv")),
+                ["batch", "run-partition", &job, op, &parts.to_string(), &i.to_string()],
+                "the --wrap of {op}: {wrap}"
+            );
+        }
+    }
+    assert!(!log.join(format!("sbatch-{}", 101 + steps.len())).exists(), "one sbatch per step");
+    assert!(printed.starts_with("submitted: create-arrays 101, op-001 102"), "{printed}");
+    assert_nothing_ran(dir.path());
 }

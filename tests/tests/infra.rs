@@ -1,15 +1,18 @@
 //! Checks of the AWS deployment in `infra/` that need no AWS account: the
 //! template passes cfn-lint, its structure keeps the promises of
-//! infra/README.md (least-privilege role, private encrypted bucket, expiring
-//! work dir, the function the driver expects), and `infra/deploy.sh` parses
-//! and answers `--help` without touching anything.
+//! infra/README.md (least-privilege role that never deletes, read-only input
+//! buckets, private encrypted bucket, expiring work dir, the function the
+//! driver expects), and `infra/deploy.sh` parses, answers `--help` without
+//! touching anything, refuses malformed values and passes each parameter
+//! override as one argument (to a fake `sam`).
 //!
 //! Needs the test venv (`scripts/python-env.sh`: cfn-lint); nothing else.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use cubed_e2e::{repo_root, run, run_failing, run_python};
+use cubed_e2e::{repo_root, run, run_failing, run_python, temp_dir};
 use serde_json::Value;
 
 const TEMPLATE: &str = "infra/template.yaml";
@@ -104,6 +107,54 @@ fn is_bucket_arn(resource: &Value, bucket: &str, objects: bool) -> bool {
     false
 }
 
+/// The role's policy statements, each with the condition it is under (a
+/// statement written `!If [COND, STATEMENT, !Ref AWS::NoValue]`).
+fn role_statements(role: &Value) -> Vec<(Option<&str>, &Value)> {
+    let mut out = Vec::new();
+    for policy in role["Properties"]["Policies"].as_array().expect("inline Policies") {
+        for st in policy["PolicyDocument"]["Statement"].as_array().expect("Statement list") {
+            match st.get("Fn::If") {
+                Some(Value::Array(branches)) if branches.len() == 3 => {
+                    assert_eq!(branches[2], serde_json::json!({"Ref": "AWS::NoValue"}), "a conditional statement is present or absent: {st}");
+                    out.push((Some(branches[0].as_str().expect("condition name")), &branches[1]));
+                }
+                Some(other) => panic!("unexpected Fn::If {other}"),
+                None => out.push((None, st)),
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the intrinsic functions the template's role uses (`Ref` to a
+/// parameter, `Fn::Join`, `Fn::Split`, `Fn::Sub` with a variable map,
+/// `Fn::Equals`, `Fn::Not`), with `params` as the parameters' values.
+fn evaluate(v: &Value, params: &HashMap<&str, Value>) -> Value {
+    let Some((name, arg)) = v.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+        return v.clone();
+    };
+    let args = |i: usize| evaluate(&arg[i], params);
+    match name.as_str() {
+        "Ref" => params.get(arg.as_str().unwrap()).cloned().unwrap_or_else(|| panic!("no value for {v}")),
+        "Fn::Join" => {
+            let parts: Vec<String> = args(1).as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+            Value::String(parts.join(arg[0].as_str().expect("a literal delimiter")))
+        }
+        "Fn::Split" => args(1).as_str().unwrap().split(arg[0].as_str().unwrap()).map(|p| Value::String(p.into())).collect(),
+        "Fn::Sub" => {
+            let mut text = arg[0].as_str().expect("Fn::Sub [template, variables]").to_string();
+            for (var, value) in arg[1].as_object().unwrap() {
+                text = text.replace(&format!("${{{var}}}"), evaluate(value, params).as_str().unwrap());
+            }
+            assert!(!text.contains("${"), "unresolved variable in {text}");
+            Value::String(text)
+        }
+        "Fn::Equals" => Value::Bool(args(0) == args(1)),
+        "Fn::Not" => Value::Bool(!args(0).as_bool().unwrap()),
+        _ => panic!("cannot evaluate {v}"),
+    }
+}
+
 #[test]
 fn template_passes_cfn_lint() {
     let lint = cfn_lint();
@@ -136,60 +187,74 @@ fn role_grants_s3_on_the_bucket_only_and_logs_on_its_log_group() {
         "{role_id} is for Lambda"
     );
 
-    let object_actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
+    // The function deletes nothing (chunks are whole-object PUTs, empty ones
+    // included; the driver removes stale metadata with its user's credentials).
+    let object_actions = ["s3:GetObject", "s3:PutObject"];
     let mut granted = Vec::new();
-    for policy in props["Policies"].as_array().expect("inline Policies") {
-        for st in policy["PolicyDocument"]["Statement"]
-            .as_array()
-            .expect("Statement list")
-        {
-            assert_eq!(st["Effect"], "Allow", "unexpected statement {st}");
+    for (condition, st) in role_statements(role) {
+        assert_eq!(st["Effect"], "Allow", "unexpected statement {st}");
+        assert!(
+            st.get("NotAction").is_none() && st.get("NotResource").is_none(),
+            "no NotAction/NotResource: {st}"
+        );
+        let actions: Vec<&str> = one_or_many(&st["Action"])
+            .iter()
+            .map(|a| a.as_str().expect("literal action"))
+            .collect();
+        let resources = one_or_many(&st["Resource"]);
+        assert!(!resources.is_empty(), "statement without Resource: {st}");
+        for action in &actions {
+            assert!(!action.contains('*'), "wildcard action {action} in {st}");
             assert!(
-                st.get("NotAction").is_none() && st.get("NotResource").is_none(),
-                "no NotAction/NotResource: {st}"
+                !action.eq_ignore_ascii_case("s3:DeleteObject"),
+                "the task function deletes nothing, yet {action} is granted: {st}"
             );
-            let actions: Vec<&str> = one_or_many(&st["Action"])
-                .iter()
-                .map(|a| a.as_str().expect("literal action"))
-                .collect();
-            let resources = one_or_many(&st["Resource"]);
-            assert!(!resources.is_empty(), "statement without Resource: {st}");
+        }
+        if let Some(condition) = condition {
+            // Input buckets: read-only (what on, see input_buckets_are_read_only).
+            assert_eq!(condition, "HasInputBuckets", "{st}");
             for action in &actions {
-                assert!(!action.contains('*'), "wildcard action {action} in {st}");
-                granted.push(action.to_string());
-                if action.to_ascii_lowercase().starts_with("s3:") {
-                    let objects = object_actions.contains(action);
+                assert!(
+                    ["s3:GetObject", "s3:ListBucket"].contains(action),
+                    "input buckets are read-only, yet {action} is granted: {st}"
+                );
+            }
+            continue;
+        }
+        for action in &actions {
+            granted.push(action.to_string());
+            if action.to_ascii_lowercase().starts_with("s3:") {
+                let objects = object_actions.contains(action);
+                assert!(
+                    objects || *action == "s3:ListBucket",
+                    "S3 action {action} is not needed by the task function"
+                );
+                for r in &resources {
                     assert!(
-                        objects || *action == "s3:ListBucket",
-                        "S3 action {action} is not needed by the task function"
+                        is_bucket_arn(r, bucket, objects),
+                        "S3 action {action} must be granted on {} of {bucket} only, got resource {r}",
+                        if objects { "the objects (`${Bucket.Arn}/*`)" } else { "the ARN (`!GetAtt Bucket.Arn`)" }
                     );
-                    for r in &resources {
-                        assert!(
-                            is_bucket_arn(r, bucket, objects),
-                            "S3 action {action} must be granted on {} of {bucket} only, got resource {r}",
-                            if objects { "the objects (`${Bucket.Arn}/*`)" } else { "the ARN (`!GetAtt Bucket.Arn`)" }
-                        );
-                    }
-                } else if action.starts_with("logs:") {
-                    assert!(
-                        ["logs:CreateLogStream", "logs:PutLogEvents"].contains(action),
-                        "logs action {action} is not needed (the log group is created by the template)"
-                    );
-                    for r in &resources {
-                        let own = r
-                            .get("Fn::GetAtt")
-                            .is_some_and(|g| g[0] == log_group && g[1] == "Arn")
-                            || r.get("Fn::Sub")
-                                .and_then(Value::as_str)
-                                .is_some_and(|s| s.contains(&format!("${{{log_group}}}")));
-                        assert!(
-                            own,
-                            "{action} must be limited to the log group {log_group}, got {r}"
-                        );
-                    }
-                } else {
-                    panic!("action {action} is outside what the task function needs: {st}");
                 }
+            } else if action.starts_with("logs:") {
+                assert!(
+                    ["logs:CreateLogStream", "logs:PutLogEvents"].contains(action),
+                    "logs action {action} is not needed (the log group is created by the template)"
+                );
+                for r in &resources {
+                    let own = r
+                        .get("Fn::GetAtt")
+                        .is_some_and(|g| g[0] == log_group && g[1] == "Arn")
+                        || r.get("Fn::Sub")
+                            .and_then(Value::as_str)
+                            .is_some_and(|s| s.contains(&format!("${{{log_group}}}")));
+                    assert!(
+                        own,
+                        "{action} must be limited to the log group {log_group}, got {r}"
+                    );
+                }
+            } else {
+                panic!("action {action} is outside what the task function needs: {st}");
             }
         }
     }
@@ -203,6 +268,61 @@ fn role_grants_s3_on_the_bucket_only_and_logs_on_its_log_group() {
     assert_eq!(
         granted, expected,
         "the role grants exactly what the task function needs"
+    );
+}
+
+#[test]
+fn input_buckets_are_read_only() {
+    let t = template();
+    let param = &t["Parameters"]["InputBucketArns"];
+    assert_eq!(param["Type"], "CommaDelimitedList");
+    assert_eq!(param["Default"], "", "no input buckets unless asked");
+    let (_, role) = only_resource(&t, "AWS::IAM::Role");
+    let inputs: Vec<&Value> = role_statements(role)
+        .into_iter()
+        .filter_map(|(c, st)| c.map(|_| st))
+        .collect();
+    assert_eq!(inputs.len(), 2, "one statement for objects, one for listing");
+    let arns = ["arn:aws:s3:::era5-public", "arn:aws-cn:s3:::my.inputs"];
+    for (value, present) in [(serde_json::json!([""]), false), (serde_json::json!(arns), true)] {
+        let params = HashMap::from([("InputBucketArns", value)]);
+        assert_eq!(
+            evaluate(&t["Conditions"]["HasInputBuckets"], &params),
+            Value::Bool(present),
+            "input statements present only with input buckets"
+        );
+        if !present {
+            continue;
+        }
+        let mut grants: Vec<(String, Value)> = inputs
+            .iter()
+            .flat_map(|st| {
+                let resource = evaluate(&st["Resource"], &params);
+                one_or_many(&st["Action"]).into_iter().map(move |a| (a.as_str().unwrap().to_string(), resource.clone()))
+            })
+            .collect();
+        grants.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            grants,
+            vec![
+                ("s3:GetObject".to_string(), serde_json::json!([format!("{}/*", arns[0]), format!("{}/*", arns[1])])),
+                ("s3:ListBucket".to_string(), serde_json::json!(arns)),
+            ],
+            "reads of the objects and listings of exactly the input buckets"
+        );
+    }
+    // The pattern applies to each ARN: whole buckets of a partition, nothing else.
+    let pattern = param["AllowedPattern"].as_str().expect("an AllowedPattern");
+    run_python(
+        r#"
+import re, sys
+pattern = sys.argv[1]
+for ok in ["", "arn:aws:s3:::era5-public", "arn:aws-us-gov:s3:::a.b-c"]:
+    assert re.fullmatch(pattern, ok), ok
+for bad in ["*", "arn:aws:s3:::*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/prefix", "era5-public", "arn:aws:s3:::B", "arn:aws:s3:::a b"]:
+    assert not re.fullmatch(pattern, bad), bad
+"#,
+        [pattern],
     );
 }
 
@@ -367,4 +487,98 @@ fn deploy_script_parses_and_helps_without_side_effects() {
             .current_dir(&root),
     );
     assert!(stderr.contains("unknown option"), "{stderr}");
+}
+
+/// A copy of `infra/` (deploy.sh and the template) in a temporary repository
+/// with a stand-in `bootstrap.zip`, run with a fake `sam` first on `PATH`
+/// that records its arguments and succeeds.
+struct FakeDeploy {
+    dir: cubed_e2e::TempDir,
+}
+
+impl FakeDeploy {
+    fn new() -> FakeDeploy {
+        let dir = temp_dir("deploy");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("infra")).unwrap();
+        for file in [DEPLOY, TEMPLATE] {
+            std::fs::copy(repo_root().join(file), repo.join(file)).unwrap();
+        }
+        let zip = repo.join("target/lambda/cubed-task");
+        std::fs::create_dir_all(&zip).unwrap();
+        std::fs::write(zip.join("bootstrap.zip"), b"").unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("sam"), "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" >\"$FAKE_SAM_ARGV\"\n").unwrap();
+        run(Command::new("chmod").arg("755").arg(bin.join("sam")));
+        FakeDeploy { dir }
+    }
+
+    /// `infra/deploy.sh deploy ARGS` of the copy.
+    fn deploy(&self, args: &[&str]) -> Command {
+        let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let mut cmd = Command::new("bash");
+        cmd.arg(self.dir.path().join("repo").join(DEPLOY))
+            .arg("deploy")
+            .args(args)
+            .env("PATH", path)
+            .env("FAKE_SAM_ARGV", self.dir.path().join("sam-argv"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// The arguments the fake `sam` received, if it ran.
+    fn sam_argv(&self) -> Option<Vec<String>> {
+        let bytes = std::fs::read(self.dir.path().join("sam-argv")).ok()?;
+        let text = String::from_utf8(bytes).unwrap();
+        Some(text.trim_end_matches('\0').split('\0').map(String::from).collect())
+    }
+}
+
+#[test]
+fn deploy_script_refuses_malformed_values_before_running_anything() {
+    let fake = FakeDeploy::new();
+    let cases = [
+        (["--work-prefix", "tmp/ BucketName=other"], "--work-prefix 'tmp/ BucketName=other' is not valid: it must be one or more path segments"),
+        (["--work-prefix", "tmp"], "--work-prefix 'tmp' is not valid"),
+        (["--bucket", "b FunctionName=x"], "--bucket 'b FunctionName=x' is not valid: it must be 3 to 63 of [a-z0-9.-]"),
+        (["--function", "f\"x"], "--function 'f\"x' is not valid"),
+        (["--memory", "2048 TimeoutSeconds=1"], "--memory '2048 TimeoutSeconds=1' is not valid: it must be a whole number from 128 to 10240"),
+        (["--timeout", "901"], "--timeout '901' is not valid"),
+        (["--input-buckets", "era5,b WorkPrefix=x/"], "--input-buckets 'b WorkPrefix=x/' is not valid"),
+        (["--input-buckets", "era5,,b"], "has an empty entry"),
+        (["--stack", "s --capabilities"], "--stack 's --capabilities' is not valid"),
+        (["--region", "eu-west-1 x"], "--region 'eu-west-1 x' is not valid"),
+    ];
+    for (args, expected) in cases {
+        let stderr = run_failing(&mut fake.deploy(&["--method", "sam", args[0], args[1]]));
+        assert!(stderr.contains(expected), "{args:?}: expected '{expected}' in\n{stderr}");
+        assert_eq!(fake.sam_argv(), None, "{args:?}: sam must not run");
+    }
+}
+
+#[test]
+fn deploy_script_passes_each_override_as_one_argument() {
+    let fake = FakeDeploy::new();
+    run(&mut fake.deploy(&[
+        "--method", "sam", "--work-prefix", "tmp/cubed/", "--bucket", "my-bucket", "--memory", "4096",
+        "--input-buckets", "era5-public,arn:aws:s3:::other", "--region", "eu-west-1",
+    ]));
+    let argv = fake.sam_argv().expect("sam ran");
+    let at = argv.iter().position(|a| a == "--parameter-overrides").expect("--parameter-overrides");
+    let overrides: Vec<&str> = argv[at + 1..].iter().take_while(|a| !a.starts_with("--")).map(String::as_str).collect();
+    assert_eq!(
+        overrides,
+        ["FunctionMemoryMB=4096", "BucketName=my-bucket", "WorkPrefix=tmp/cubed/", "InputBucketArns=arn:aws:s3:::era5-public,arn:aws:s3:::other"],
+        "{argv:?}"
+    );
+    assert_eq!(argv.iter().filter(|a| a.starts_with("WorkPrefix=")).count(), 1, "{argv:?}");
+    assert!(overrides.iter().all(|o| !o.contains([' ', '"', '\''])), "sam splits override values at spaces: {overrides:?}");
+    assert!(argv.windows(2).any(|w| w == ["--region", "eu-west-1"]) && argv.windows(2).any(|w| w == ["--stack-name", "cubed-rs"]), "{argv:?}");
+    // Input buckets in the region's partition.
+    run(&mut fake.deploy(&["--input-buckets", "data", "--region", "cn-north-1"]));
+    let argv = fake.sam_argv().expect("sam ran");
+    assert!(argv.contains(&"InputBucketArns=arn:aws-cn:s3:::data".to_string()), "{argv:?}");
 }

@@ -281,7 +281,7 @@ async fn batch(cmd: BatchCommand) -> Result<(), CubedError> {
                 Some(b) => b,
                 None => std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "cubed".into()),
             };
-            print!("{}", cubed::batch::generate_script(&lp.plan, &job, kind, n, &bin));
+            print!("{}", cubed::batch::generate_script(&lp.plan, &job, kind, n, &bin)?);
             Ok(())
         }
         BatchCommand::RunPartition { job, op, n, i, workers, attempts, quiet } => {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use cubed_task::handler::{InvocationReport, TaskPayload, INVALID_REQUEST, PLAN_FILE};
+use cubed_task::handler::{InvocationReport, TaskPayload, INVALID_REQUEST, MAX_TASKS_PER_INVOCATION, PLAN_FILE};
 use cubed_task::plan::{Op, Plan};
 use cubed_task::storage::StoreUrl;
 use cubed_task::{LoadedPlan, TaskError};
@@ -175,10 +175,11 @@ impl Runner for LambdaRunner {
 
     /// Several short tasks per invocation: up to 32 MB of output and at most
     /// one batch per slot of concurrency, so small ops don't pay one
-    /// invocation per tiny chunk.
+    /// invocation per tiny chunk. `--tasks-per-invocation` is capped at what
+    /// the function accepts ([`MAX_TASKS_PER_INVOCATION`]).
     fn tasks_per_batch(&self, plan: &Plan, op: &Op) -> u64 {
         if let Some(n) = self.config.tasks_per_invocation {
-            return n.max(1);
+            return n.clamp(1, MAX_TASKS_PER_INVOCATION);
         }
         let chunk = plan.arrays[op.output].chunk_bytes().max(1);
         let by_size = ((32u64 << 20) / chunk).max(1);
