@@ -15,7 +15,7 @@ use crate::error::TaskError;
 use crate::faults::{self, Fault, Faults};
 use crate::kernel::{KernelInputs, Node, ReduceFunc};
 use crate::memory::TaskMemory;
-use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
+use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan, MAX_TASKS_PER_OP};
 use crate::storage::{read_region, write_chunk, StoreUrl, ZarrArray};
 
 /// A plan with its digest, resolved URLs and lazily opened arrays; cheap to
@@ -104,8 +104,15 @@ impl LoadedPlan {
 
     /// The tasks of `op` whose output chunks all exist from an earlier run of
     /// this same plan (chunk-level resume); none when the output was written
-    /// by another plan.
+    /// by another plan. Refuses an op with more than [`MAX_TASKS_PER_OP`]
+    /// tasks (a plan that skipped [`Plan::validate`]) before allocating.
     pub fn finished_tasks(&self, op: &Op) -> Result<Vec<bool>, TaskError> {
+        if op.num_tasks > MAX_TASKS_PER_OP {
+            return Err(TaskError::fatal(format!(
+                "{} has {} tasks, more than MAX_TASKS_PER_OP ({MAX_TASKS_PER_OP}); validate the plan (Plan::validate) before running it",
+                op.id, op.num_tasks
+            )));
+        }
         let store = StoreUrl::parse(&self.urls[op.output])?;
         let mut done = vec![false; op.num_tasks as usize];
         if store.get(PLAN_MARKER)?.as_deref() != Some(self.digest.as_bytes()) {
@@ -354,6 +361,17 @@ mod tests {
         assert_eq!(reduce_group(&[0], &[10, 3], &[0], 4), None);
         // An empty reduced axis gives an empty group.
         assert_eq!(reduce_group(&[1, 0], &[2, 0], &[1], 4), Some((vec![1, 0], vec![1, 0])));
+    }
+
+    #[test]
+    fn resume_refuses_an_unvalidated_task_count_before_allocating() {
+        use crate::plan::{ArrayMeta, Codec, Location, Spec, PLAN_VERSION};
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4], chunks: vec![1], dtype: DType::Float64, codec: Some(Codec::None) };
+        let kernel = Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] };
+        let op = Op { id: "op-001".into(), kind: OpKind::Blockwise { kernel }, inputs: vec![], output: 0, num_tasks: 1 << 40, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 };
+        let plan = Plan { version: PLAN_VERSION, spec: Spec::new("memory://resume-unvalidated/w"), arrays: vec![out], ops: vec![op.clone()] };
+        let e = LoadedPlan::new(plan).finished_tasks(&op).unwrap_err();
+        assert!(e.message.contains("op-001 has 1099511627776 tasks, more than MAX_TASKS_PER_OP (2097152)"), "{}", e.message);
     }
 
     #[test]
