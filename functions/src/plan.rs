@@ -194,8 +194,10 @@ pub const MAX_ARRAY_BYTES: u64 = i64::MAX as u64;
 /// runs: the scheduler keeps a few dozen bytes per task (a `TaskState` and a
 /// resume flag, about 25 bytes), resume lists an op's output (one key, about
 /// 100 bytes, per chunk), and a rechunk task holds one piece descriptor per
-/// chunk it writes. At this maximum that is about 50 MB and 200 MB in the
-/// driver. An op with more tasks needs larger chunks.
+/// chunk it reads or writes (in its projected memory). At this maximum that
+/// is about 50 MB and 200 MB in the driver; the run history adds one event
+/// (a few hundred bytes) per task attempt. An op with more tasks needs
+/// larger chunks.
 pub const MAX_TASKS_PER_OP: u64 = 1 << 21;
 
 /// Product of `values`, or `None` when it does not fit in a `u64`.
