@@ -75,7 +75,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Array {
     pub(crate) fn new(spec: Arc<Spec>, shape: Vec<u64>, chunks: Vec<u64>, dtype: DType, op: LogicalOp) -> Array {
-        let chunks = chunks.iter().zip(&shape).map(|(&c, &s)| c.min(s).max(1)).collect();
+        let chunks = crate::creation::clip_chunks(&shape, &chunks);
         Array {
             node: Arc::new(ArrayNode { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shape, chunks, dtype, weak: false, op, spec }),
         }
@@ -106,9 +106,10 @@ impl Array {
         self.node.shape.len()
     }
 
-    /// Total bytes if materialised.
+    /// Total bytes if materialised, saturating at `u64::MAX` (the planner
+    /// refuses arrays larger than [`cubed_task::plan::MAX_ARRAY_BYTES`]).
     pub fn nbytes(&self) -> u64 {
-        self.node.shape.iter().product::<u64>() * self.node.dtype.itemsize()
+        cubed_task::plan::saturating_product(&self.node.shape).saturating_mul(self.node.dtype.itemsize())
     }
 
     /// The spec (work dir and memory limits) this array was created with.

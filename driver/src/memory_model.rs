@@ -10,7 +10,7 @@
 //! encoded bytes next to the array (one copy).
 
 use cubed_task::kernel::Node;
-use cubed_task::plan::{ArrayMeta, OpKind, Plan};
+use cubed_task::plan::{checked_product, ArrayMeta, OpKind, Plan};
 use cubed_task::DType;
 
 /// Extra chunk-sized buffers alive while one chunk is read (the encoded bytes).
@@ -19,96 +19,162 @@ pub const READ_COPIES: u64 = 1;
 pub const WRITE_COPIES: u64 = 1;
 /// Small allocations of a task besides array data (metadata, keys, codec state).
 pub const TASK_OVERHEAD: u64 = 8 << 20;
+/// Bytes a copy task holds per chunk it reads or writes, besides the data:
+/// the piece descriptor (block coordinates, local range, offset) of each
+/// chunk of its region, plus [`PIECE_BYTES_PER_AXIS`] per dimension. Measured:
+/// a 1-d rechunk into 1.5 million chunks of 2 elements peaked at about 100 B
+/// per chunk over the projection without it.
+pub const PIECE_BYTES: u64 = 96;
+/// See [`PIECE_BYTES`].
+pub const PIECE_BYTES_PER_AXIS: u64 = 48;
 
-/// (peak, resident) bytes of evaluating a kernel node over a block of `block` elements per axis.
-fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> (u64, u64) {
-    let leaf_elems = |shape: &[u64]| -> u64 {
-        let skip = block.len() - shape.len();
-        shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).product()
+/// (peak, resident) bytes of evaluating a kernel node over a block of `block`
+/// elements per axis; `None` when a count does not fit in a `u64`.
+fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64, u64)> {
+    let leaf_elems = |shape: &[u64]| -> Option<u64> {
+        let skip = block.len().checked_sub(shape.len())?;
+        let lens: Vec<u64> = shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).collect();
+        checked_product(&lens)
     };
     let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
-    let out_elems = |n: &Node| -> u64 { block.iter().product::<u64>().max(1).min(leaf_elems_of(n, block, inputs)) };
-    let bytes = |n: &Node| out_elems(n) * n.dtype(&dtypes).itemsize();
-    match node {
+    let out_elems = |n: &Node| -> Option<u64> { Some(checked_product(block)?.max(1).min(leaf_elems_of(n, block, inputs)?)) };
+    let bytes = |n: &Node| out_elems(n)?.checked_mul(n.dtype(&dtypes).itemsize());
+    let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
+    Some(match node {
         Node::Input { input } => {
             // Kernel inputs are aligned to the op's blocks: one chunk per read.
             let m = inputs[*input];
-            let resident = leaf_elems(&m.shape) * m.dtype.itemsize();
-            (resident * (1 + READ_COPIES), resident)
+            let resident = leaf_elems(&m.shape)?.checked_mul(m.dtype.itemsize())?;
+            (resident.checked_mul(1 + READ_COPIES)?, resident)
         }
-        Node::Full { .. } | Node::Arange { .. } => (bytes(node), bytes(node)),
+        Node::Full { .. } | Node::Arange { .. } => (bytes(node)?, bytes(node)?),
         Node::Random { dtype, .. } => {
-            let b = bytes(node);
+            let b = bytes(node)?;
             // f64 values, then a cast for float32 (and a slice when the block is partial).
-            let f64_bytes = out_elems(node) * 8;
-            (f64_bytes + if *dtype == DType::Float64 { 0 } else { b }, b)
+            let f64_bytes = out_elems(node)?.checked_mul(8)?;
+            (f64_bytes.checked_add(if *dtype == DType::Float64 { 0 } else { b })?, b)
         }
-        Node::Literal { values, .. } => ((values.len() as u64) * 8 * 2 + bytes(node), bytes(node)),
+        Node::Literal { values, .. } => (sum(&[(values.len() as u64).checked_mul(16)?, bytes(node)?])?, bytes(node)?),
         Node::Cast { arg, .. } => {
-            let (p, r) = kernel_cost(arg, block, inputs);
-            (p.max(r + bytes(node)), bytes(node))
+            let (p, r) = kernel_cost(arg, block, inputs)?;
+            (p.max(sum(&[r, bytes(node)?])?), bytes(node)?)
         }
-        Node::Unary { arg, .. } => kernel_cost(arg, block, inputs),
+        Node::Unary { arg, .. } => kernel_cost(arg, block, inputs)?,
         Node::Binary { op, compute, lhs, rhs } => {
-            let (pl, rl) = kernel_cost(lhs, block, inputs);
-            let (pr, rr) = kernel_cost(rhs, block, inputs);
+            let (pl, rl) = kernel_cost(lhs, block, inputs)?;
+            let (pr, rr) = kernel_cost(rhs, block, inputs)?;
             // Operands not of the compute type are cast (a new buffer each); arithmetic
             // then reuses an operand of the full shape, comparisons allocate the result.
-            let cast = |n: &Node| if n.dtype(&dtypes) == *compute { 0 } else { out_elems(n) * compute.itemsize() };
-            let full = out_elems(node);
-            let in_place = !op.is_comparison() && (out_elems(lhs) == full || out_elems(rhs) == full);
-            let result = if in_place { 0 } else { bytes(node) };
-            (pl.max(rl + pr).max(rl + rr + cast(lhs) + cast(rhs) + result), bytes(node))
+            let cast = |n: &Node| -> Option<u64> {
+                if n.dtype(&dtypes) == *compute {
+                    Some(0)
+                } else {
+                    out_elems(n)?.checked_mul(compute.itemsize())
+                }
+            };
+            let full = out_elems(node)?;
+            let in_place = !op.is_comparison() && (out_elems(lhs)? == full || out_elems(rhs)? == full);
+            let result = if in_place { 0 } else { bytes(node)? };
+            (pl.max(sum(&[rl, pr])?).max(sum(&[rl, rr, cast(lhs)?, cast(rhs)?, result])?), bytes(node)?)
         }
         Node::Where { cond, x, y } => {
-            let (pc, rc) = kernel_cost(cond, block, inputs);
-            let (px, rx) = kernel_cost(x, block, inputs);
-            let (py, ry) = kernel_cost(y, block, inputs);
-            (pc.max(rc + px).max(rc + rx + py).max(rc + rx + ry + bytes(node)), bytes(node))
+            let (pc, rc) = kernel_cost(cond, block, inputs)?;
+            let (px, rx) = kernel_cost(x, block, inputs)?;
+            let (py, ry) = kernel_cost(y, block, inputs)?;
+            (pc.max(sum(&[rc, px])?).max(sum(&[rc, rx, py])?).max(sum(&[rc, rx, ry, bytes(node)?])?), bytes(node)?)
         }
-    }
+    })
 }
 
-/// Elements of the broadcast region a node produces for a block.
-fn leaf_elems_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> u64 {
-    let elems = |shape: &[u64]| -> u64 {
+/// Elements of the broadcast region a node produces for a block (`None` on overflow).
+fn leaf_elems_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<u64> {
+    let elems = |shape: &[u64]| -> Option<u64> {
         let skip = block.len().saturating_sub(shape.len());
-        shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).product()
+        let lens: Vec<u64> = shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).collect();
+        checked_product(&lens)
     };
     match node {
         Node::Input { input } => elems(&inputs[*input].shape),
         Node::Full { shape, .. } | Node::Random { shape, .. } | Node::Literal { shape, .. } => elems(shape),
         Node::Arange { len, .. } => elems(&[*len]),
         Node::Cast { arg, .. } | Node::Unary { arg, .. } => leaf_elems_of(arg, block, inputs),
-        Node::Binary { lhs, rhs, .. } => leaf_elems_of(lhs, block, inputs).max(leaf_elems_of(rhs, block, inputs)),
-        Node::Where { cond, x, y } => leaf_elems_of(cond, block, inputs).max(leaf_elems_of(x, block, inputs)).max(leaf_elems_of(y, block, inputs)),
+        Node::Binary { lhs, rhs, .. } => Some(leaf_elems_of(lhs, block, inputs)?.max(leaf_elems_of(rhs, block, inputs)?)),
+        Node::Where { cond, x, y } => {
+            Some(leaf_elems_of(cond, block, inputs)?.max(leaf_elems_of(x, block, inputs)?).max(leaf_elems_of(y, block, inputs)?))
+        }
     }
 }
 
-/// Projected peak bytes of one task of an op (including `reserved_mem`).
-pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize) -> u64 {
+/// Projected peak bytes of one task of an op (including `reserved_mem`), or
+/// `None` when the projection does not fit in a `u64` (chunks far too large
+/// for any machine: the planner refuses the op).
+pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize) -> Option<u64> {
     let ins: Vec<&ArrayMeta> = inputs.iter().map(|&i| &plan.arrays[i]).collect();
     let out = &plan.arrays[output];
-    let out_chunk = out.chunk_bytes();
-    let write = out_chunk * (1 + WRITE_COPIES);
+    let chunk_bytes = |m: &ArrayMeta| checked_product(&m.chunks)?.checked_mul(m.dtype.itemsize());
+    let write = chunk_bytes(out)?.checked_mul(1 + WRITE_COPIES)?;
+    let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
     let task = match kind {
         OpKind::Blockwise { kernel } => {
-            let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins);
-            peak.max(resident + write)
+            let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins)?;
+            peak.max(sum(&[resident, write])?)
         }
         OpKind::Reduce { kernel, domain_chunks, axes, acc_dtype, .. } => {
-            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins);
-            let block_elems: u64 = domain_chunks.iter().product();
-            let cast = block_elems * acc_dtype.itemsize();
-            let partial: u64 = domain_chunks.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &c)| c).product::<u64>() * acc_dtype.itemsize();
+            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins)?;
+            let cast = checked_product(domain_chunks)?.checked_mul(acc_dtype.itemsize())?;
+            let kept: Vec<u64> = domain_chunks.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &c)| c).collect();
+            let partial = checked_product(&kept)?.checked_mul(acc_dtype.itemsize())?;
             // acc + one partial alive while the next block is evaluated and reduced.
-            (peak.max(resident + cast + partial)) + 2 * partial + write
+            sum(&[peak.max(sum(&[resident, cast, partial])?), partial.checked_mul(2)?, write])?
         }
         OpKind::Copy { region } => {
             let src = ins[0];
-            let region_bytes = region.iter().zip(&out.shape).map(|(&r, &s)| r.min(s)).product::<u64>() * out.dtype.itemsize();
-            region_bytes + src.chunk_bytes() * (1 + READ_COPIES) + write
+            let lens: Vec<u64> = region.iter().zip(&out.shape).map(|(&r, &s)| r.min(s)).collect();
+            let region_bytes = checked_product(&lens)?.checked_mul(out.dtype.itemsize())?;
+            // Chunks of the region: written (whole), and read (a region may straddle one more per axis).
+            let written: Vec<u64> = lens.iter().zip(&out.chunks).map(|(&l, &c)| l.div_ceil(c)).collect();
+            let read: Vec<u64> = lens.iter().zip(&src.chunks).map(|(&l, &c)| l.div_ceil(c).saturating_add(1)).collect();
+            let per_piece = PIECE_BYTES.checked_add(PIECE_BYTES_PER_AXIS.checked_mul(lens.len() as u64)?)?;
+            let pieces = checked_product(&written)?.checked_add(checked_product(&read)?)?.checked_mul(per_piece)?;
+            sum(&[region_bytes, pieces, chunk_bytes(src)?.checked_mul(1 + READ_COPIES)?, write])?
         }
     };
-    plan.spec.reserved_mem + TASK_OVERHEAD + task
+    sum(&[plan.spec.reserved_mem, TASK_OVERHEAD, task])
+}
+
+#[cfg(test)]
+mod tests {
+    use cubed_task::plan::{Codec, Location, Spec, PLAN_VERSION};
+
+    use super::*;
+
+    fn array(shape: &[u64], chunks: &[u64], dtype: DType) -> ArrayMeta {
+        ArrayMeta { name: "a".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: chunks.to_vec(), dtype, codec: Some(Codec::None) }
+    }
+
+    fn copy_mem(src: &[u64], dst: &[u64], region: &[u64]) -> Option<u64> {
+        let shape = [3_000_000];
+        let spec = Spec::new("memory://w").with_reserved_mem(0);
+        let plan = Plan { version: PLAN_VERSION, spec, arrays: vec![array(&shape, src, DType::Bool), array(&shape, dst, DType::Bool)], ops: vec![] };
+        projected_mem(&plan, &OpKind::Copy { region: region.to_vec() }, &[0], 1)
+    }
+
+    #[test]
+    fn a_copy_into_many_chunks_projects_their_descriptors() {
+        // 1.5 million chunks of 2 elements written by one task: 144 B each.
+        let many = copy_mem(&[1_000_000], &[2], &[3_000_000]).unwrap();
+        assert!(many >= TASK_OVERHEAD + 3_000_000 + 1_500_000 * (PIECE_BYTES + PIECE_BYTES_PER_AXIS), "{many}");
+        // The same region in 4 chunks (3 written, 4 read): the data and encoded copies dominate.
+        let few = copy_mem(&[1_000_000], &[1_000_000], &[3_000_000]).unwrap();
+        assert!(few < TASK_OVERHEAD + 3_000_000 + 4_000_000 + 2_000, "{few}");
+    }
+
+    #[test]
+    fn a_projection_that_does_not_fit_in_64_bits_is_none() {
+        let spec = Spec::new("memory://w");
+        let huge = array(&[1 << 62, 1 << 62], &[1 << 62, 1 << 62], DType::Float64);
+        let plan = Plan { version: PLAN_VERSION, spec, arrays: vec![huge.clone(), huge], ops: vec![] };
+        assert_eq!(projected_mem(&plan, &OpKind::Blockwise { kernel: Node::Input { input: 0 } }, &[0], 1), None);
+        assert_eq!(projected_mem(&plan, &OpKind::Copy { region: vec![1 << 62, 1 << 62] }, &[0], 1), None);
+    }
 }

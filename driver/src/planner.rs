@@ -10,7 +10,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cubed_task::kernel::{Node, ReduceFunc};
-use cubed_task::plan::{ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, PLAN_VERSION};
+use cubed_task::plan::{
+    checked_product, grid_shape, saturating_product, ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, MAX_ARRAY_BYTES,
+    MAX_TASKS_PER_OP, PLAN_VERSION,
+};
 use cubed_task::DType;
 
 use crate::array::{Array, LogicalOp};
@@ -121,6 +124,7 @@ pub fn build_plan(outputs: &[Output], opts: &PlanOptions) -> Result<BuiltPlan> {
     let graph = Graph::collect(outputs);
     let plan = Plan { version: PLAN_VERSION, spec: spec.clone(), arrays: vec![], ops: vec![] };
     let mut p = Planner { graph, opts, spec, stored: HashSet::new(), outputs: out_map, plan, array_of: HashMap::new() };
+    p.check_sizes()?;
     p.decide_storage();
     let ids: Vec<u64> = p.graph.nodes.keys().copied().collect();
     for id in ids {
@@ -137,6 +141,24 @@ pub fn build_plan(outputs: &[Output], opts: &PlanOptions) -> Result<BuiltPlan> {
 impl Planner<'_> {
     fn node(&self, id: u64) -> &Array {
         &self.graph.nodes[&id]
+    }
+
+    /// Checks every array of the graph against cubed-rs's size limits before
+    /// anything is planned (broadcasting and reductions make shapes no
+    /// creation function checked), naming the array as the plan will.
+    fn check_sizes(&self) -> Result<()> {
+        for (&id, a) in &self.graph.nodes {
+            let Err(e) = cubed_task::plan::check_array_sizes(a.shape(), a.chunks(), a.dtype()) else { continue };
+            let what = match &a.node.op {
+                LogicalOp::Stored { url } => format!("array 'in-{id:03}' (input {url})"),
+                LogicalOp::Create { name, .. } => format!("array 'arr-{id:03}' (the result of {name})"),
+                LogicalOp::Map { kind, .. } => format!("array 'arr-{id:03}' (the result of {})", kind.name()),
+                LogicalOp::Reduce { func, mean, .. } => format!("array 'arr-{id:03}' (the result of {})", reduce_name(*func, *mean)),
+                LogicalOp::Rechunk { .. } => format!("array 'arr-{id:03}' (the result of rechunk)"),
+            };
+            return Err(CubedError::Invalid(format!("{what}: {e}")));
+        }
+        Ok(())
     }
 
     /// Initial storage decisions, then splits fused kernels that break the guards.
@@ -233,7 +255,8 @@ impl Planner<'_> {
         };
         let out = scratch.arrays.len();
         scratch.arrays.push(meta("out", Location::Intermediate, a.shape(), a.chunks(), a.dtype(), Some(Codec::None)));
-        projected_mem(&scratch, &kind, &inputs, out) > self.spec.allowed_mem
+        // A projection that overflows is over any budget.
+        projected_mem(&scratch, &kind, &inputs, out).is_none_or(|m| m > self.spec.allowed_mem)
     }
 
     /// The kernel computing node `id` from stored sources (`index`: node id → input number).
@@ -294,23 +317,61 @@ impl Planner<'_> {
         self.plan.arrays.len() - 1
     }
 
-    fn push_op(&mut self, kind: OpKind, inputs: Vec<ArrayId>, output: ArrayId, fused: Vec<String>) {
-        let out = &self.plan.arrays[output];
-        let num_tasks = match &kind {
-            OpKind::Copy { region } => cubed_task::plan::grid_shape(&out.shape, region).iter().product(),
-            _ => out.num_chunks(),
-        };
-        let bytes_written = out.nbytes();
-        let bytes_read = match &kind {
-            OpKind::Reduce { domain_shape, .. } => {
-                let elems: u64 = domain_shape.iter().product();
-                inputs.iter().map(|&i| elems.min(self.plan.arrays[i].shape.iter().product()) * self.plan.arrays[i].dtype.itemsize()).sum()
-            }
-            _ => inputs.iter().map(|&i| self.plan.arrays[i].nbytes()).sum(),
-        };
-        let projected = projected_mem(&self.plan, &kind, &inputs, output);
+    /// Appends an op writing `output`, with its task count, byte counts and
+    /// projected memory, all checked: an op that would have more than
+    /// [`MAX_TASKS_PER_OP`] tasks or output chunks, or sizes that do not fit,
+    /// is an error naming the array.
+    fn push_op(&mut self, kind: OpKind, inputs: Vec<ArrayId>, output: ArrayId, fused: Vec<String>) -> Result<()> {
         let id = format!("op-{:03}", self.plan.ops.len() + 1);
+        let out = &self.plan.arrays[output];
+        let ops = fused.join("+");
+        let label = if ops.is_empty() || ops == kind.name() { kind.name().to_string() } else { format!("{} {ops}", kind.name()) };
+        let what = format!("{id} ({label}, writing {})", out.describe());
+        out.check_sizes()?;
+        let (grid, per) = match &kind {
+            OpKind::Copy { region } => (grid_shape(&out.shape, region), format!("one per region {region:?}")),
+            _ => (out.grid_shape(), format!("one per chunk {:?}", out.chunks)),
+        };
+        let num_tasks = saturating_product(&grid);
+        if num_tasks > MAX_TASKS_PER_OP {
+            return Err(CubedError::Invalid(format!(
+                "{what}: shape {:?} needs {num_tasks} tasks ({per}), more than the {MAX_TASKS_PER_OP} one op may have (MAX_TASKS_PER_OP); use larger chunks",
+                out.shape
+            )));
+        }
+        // A rechunk stage writes several chunks per task: bound those too (see MAX_TASKS_PER_OP).
+        if out.num_chunks() > MAX_TASKS_PER_OP {
+            return Err(CubedError::Invalid(format!(
+                "{what}: shape {:?} in chunks {:?} is {} chunks, more than the {MAX_TASKS_PER_OP} one array may have (MAX_TASKS_PER_OP); use larger chunks",
+                out.shape,
+                out.chunks,
+                out.num_chunks()
+            )));
+        }
+        let too_large = || CubedError::Invalid(format!("{what}: reads more than cubed-rs can address (2^63 bytes); use fewer or smaller inputs"));
+        let bytes_written = out.nbytes();
+        let read_of = |i: ArrayId| -> Option<u64> {
+            let a = &self.plan.arrays[i];
+            let elems = match &kind {
+                OpKind::Reduce { domain_shape, .. } => checked_product(domain_shape)?.min(checked_product(&a.shape)?),
+                _ => checked_product(&a.shape)?,
+            };
+            elems.checked_mul(a.dtype.itemsize())
+        };
+        let bytes_read = inputs
+            .iter()
+            .try_fold(0u64, |sum, &i| sum.checked_add(read_of(i)?))
+            .filter(|&b| b <= MAX_ARRAY_BYTES)
+            .ok_or_else(too_large)?;
+        let projected = projected_mem(&self.plan, &kind, &inputs, output).ok_or_else(|| {
+            CubedError::OverBudget(format!(
+                "{what}: projected memory per task does not fit in 64 bits (chunks {:?} of {} bytes per element); use smaller chunks",
+                out.chunks,
+                out.dtype.itemsize()
+            ))
+        })?;
         self.plan.ops.push(Op { id, kind, inputs, output, num_tasks, projected_mem: projected, fused, bytes_read, bytes_written });
+        Ok(())
     }
 
     fn emit(&mut self, id: u64) -> Result<()> {
@@ -321,7 +382,7 @@ impl Planner<'_> {
                 if self.outputs.contains_key(&id) {
                     // Requested as an output: copy it.
                     let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
-                    self.push_op(OpKind::Blockwise { kernel: Node::Input { input: 0 } }, vec![input], out, vec!["copy".into()]);
+                    self.push_op(OpKind::Blockwise { kernel: Node::Input { input: 0 } }, vec![input], out, vec!["copy".into()])?;
                     self.array_of.insert(id, out);
                 } else {
                     self.array_of.insert(id, input);
@@ -334,13 +395,13 @@ impl Planner<'_> {
                 let inputs = sources.iter().map(|s| self.array_of[s]).collect();
                 let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
                 let names = self.fused_names(id);
-                self.push_op(OpKind::Blockwise { kernel }, inputs, out, names);
+                self.push_op(OpKind::Blockwise { kernel }, inputs, out, names)?;
                 self.array_of.insert(id, out);
             }
             LogicalOp::Reduce { func, mean, axes, split_every, arg } => self.emit_reduce(&a, *func, *mean, axes, *split_every, arg)?,
             LogicalOp::Rechunk { arg } => {
                 let src = self.array_of[&arg.node.id];
-                let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem + crate::memory_model::TASK_OVERHEAD);
+                let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem.saturating_add(crate::memory_model::TASK_OVERHEAD));
                 let max_mem = budget / 5;
                 let stages = plan_rechunk(a.shape(), arg.chunks(), a.chunks(), a.dtype().itemsize(), max_mem, max_mem / 20);
                 let mut input = src;
@@ -351,7 +412,7 @@ impl Planner<'_> {
                         let m = meta(&format!("arr-{id:03}-stage{}", i + 1), Location::Intermediate, a.shape(), &stage.chunks, a.dtype(), Some(self.opts.intermediate_codec));
                         self.push_array(m)
                     };
-                    self.push_op(OpKind::Copy { region: stage.region.clone() }, vec![input], out, vec!["rechunk".into()]);
+                    self.push_op(OpKind::Copy { region: stage.region.clone() }, vec![input], out, vec!["rechunk".into()])?;
                     input = out;
                 }
                 self.array_of.insert(id, input);
@@ -370,10 +431,11 @@ impl Planner<'_> {
             let k = self.kernel(arg.node.id, &index);
             (k, sources.iter().map(|s| self.array_of[s]).collect(), self.fused_names(arg.node.id))
         };
-        fused.push(if mean { "mean".into() } else { format!("{func:?}").to_lowercase() });
+        fused.push(reduce_name(func, mean));
         let acc = acc_dtype(func, mean, arg.dtype());
         let mut domain_shape = arg.shape().to_vec();
         let mut domain_chunks = arg.chunks().to_vec();
+        // At most the argument's element count, which `check_sizes` bounded.
         let count: u64 = axes.iter().map(|&k| arg.shape()[k]).product();
         for round in 1.. {
             let grid = cubed_task::plan::grid_shape(&domain_shape, &domain_chunks);
@@ -393,20 +455,29 @@ impl Planner<'_> {
             };
             if last {
                 let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
-                self.push_op(kind, inputs, out, fused);
+                self.push_op(kind, inputs, out, fused)?;
                 self.array_of.insert(id, out);
                 return Ok(());
             }
             let m = meta(&format!("arr-{id:03}-round{round}"), Location::Intermediate, &keep_shape, &keep_chunks, acc, Some(self.opts.intermediate_codec));
             let out = self.push_array(m);
-            self.push_op(kind, inputs, out, std::mem::take(&mut fused));
-            fused = vec![format!("{}-combine", if mean { "mean".into() } else { format!("{func:?}").to_lowercase() })];
+            self.push_op(kind, inputs, out, std::mem::take(&mut fused))?;
+            fused = vec![format!("{}-combine", reduce_name(func, mean))];
             kernel = Node::Input { input: 0 };
             inputs = vec![out];
             domain_shape = keep_shape;
             domain_chunks = keep_chunks;
         }
         unreachable!("the loop returns on the last round")
+    }
+}
+
+/// The user-facing name of a reduction (`sum`, `mean`, `min`, `max`).
+fn reduce_name(func: ReduceFunc, mean: bool) -> String {
+    if mean {
+        "mean".into()
+    } else {
+        format!("{func:?}").to_lowercase()
     }
 }
 
@@ -425,8 +496,12 @@ fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DT
     ArrayMeta { name: name.to_string(), location, shape: shape.to_vec(), chunks, dtype, codec }
 }
 
-/// Refuses a plan whose ops would exceed `allowed_mem`, naming them and what to change.
+/// Refuses a plan that does not hold together or exceeds cubed-rs's sizes
+/// ([`Plan::validate`]: [`crate::execute`] runs every plan through here, so
+/// none reaches the scheduler unchecked), or whose ops would exceed
+/// `allowed_mem`, naming them and what to change.
 pub fn check_memory(plan: &Plan) -> Result<()> {
+    plan.validate()?;
     let over: Vec<&Op> = plan.ops.iter().filter(|op| op.projected_mem > plan.spec.allowed_mem).collect();
     if over.is_empty() {
         return Ok(());

@@ -3,6 +3,8 @@
 //! whose chunks are the elementwise minimum), multi-stage when that
 //! intermediate would be too small to read efficiently.
 
+use cubed_task::plan::saturating_product;
+
 /// One copy stage: write an array with `chunks`, one `region` per task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
@@ -17,7 +19,9 @@ pub struct Stage {
 fn consolidate(shape: &[u64], chunks: &[u64], itemsize: u64, max_mem: u64, limits: &[u64]) -> Vec<u64> {
     let mut out = chunks.to_vec();
     for k in (0..shape.len()).rev() {
-        let others: u64 = out.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, &c)| c).product::<u64>() * itemsize;
+        let others: Vec<u64> = out.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, &c)| c).collect();
+        // Saturating: a block that large is over any `max_mem` anyway.
+        let others = saturating_product(&others).saturating_mul(itemsize);
         let limit = limits[k].min(shape[k]).max(chunks[k]);
         let max_len = (max_mem / others.max(1)).min(limit);
         let mult = (max_len / chunks[k]).max(1);
@@ -50,7 +54,10 @@ pub fn plan_rechunk(shape: &[u64], src: &[u64], dst: &[u64], itemsize: u64, max_
     if src == dst {
         return vec![];
     }
-    let bytes = |c: &[u64]| c.iter().zip(shape).map(|(&c, &s)| c.min(s)).product::<u64>() * itemsize;
+    let bytes = |c: &[u64]| {
+        let lens: Vec<u64> = c.iter().zip(shape).map(|(&c, &s)| c.min(s)).collect();
+        saturating_product(&lens).saturating_mul(itemsize)
+    };
     // An intermediate can never be larger than the whole array.
     let min_mem = min_mem.min(bytes(shape));
     let one = single_stage(shape, src, dst, itemsize, max_mem);

@@ -51,8 +51,14 @@ fn reduce(a: &Array, func: ReduceFunc, mean: bool, axes: Option<&[i64]>, split_e
     };
     let keep = |v: &[u64]| v.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &x)| x).collect::<Vec<_>>();
     let (shape, chunks) = (keep(a.shape()), keep(a.chunks()));
-    if a.shape().iter().enumerate().any(|(k, &s)| s == 0 && axes.contains(&k)) && func != ReduceFunc::Sum {
-        return Err(CubedError::Invalid("min/max of an empty axis has no identity".into()));
+    if let Some(k) = axes.iter().copied().find(|&k| a.shape()[k] == 0).filter(|_| func != ReduceFunc::Sum) {
+        let name = if func == ReduceFunc::Min { ("min", "minimum") } else { ("max", "maximum") };
+        return Err(CubedError::Invalid(format!(
+            "{} over axis {k} of an array of shape {:?}: zero-size array to reduction operation {} which has no identity",
+            name.0,
+            a.shape(),
+            name.1
+        )));
     }
     Ok(Array::new(a.spec_arc(), shape, chunks, dtype, LogicalOp::Reduce { func, mean, axes, split_every, arg: a.clone() }))
 }

@@ -148,14 +148,31 @@ impl ArrayMeta {
         self.codec.is_some()
     }
 
-    /// Bytes of the largest chunk.
-    pub fn chunk_bytes(&self) -> u64 {
-        self.chunks.iter().product::<u64>() * self.dtype.itemsize()
+    /// How errors name this array: its name, and its URL when it has one.
+    pub fn describe(&self) -> String {
+        match (&self.location, self.is_written()) {
+            (Location::Url { url }, false) => format!("array '{}' (input {url})", self.name),
+            (Location::Url { url }, true) => format!("array '{}' (output {url})", self.name),
+            (Location::Intermediate, _) => format!("array '{}' (intermediate)", self.name),
+        }
     }
 
-    /// Bytes of the whole array.
+    /// Checks shape, chunks and type against cubed-rs's size limits (see
+    /// [`check_array_sizes`]); once it passes, [`ArrayMeta::nbytes`],
+    /// [`ArrayMeta::chunk_bytes`] and [`ArrayMeta::num_chunks`] are exact.
+    pub fn check_sizes(&self) -> Result<(), PlanError> {
+        check_array_sizes(&self.shape, &self.chunks, self.dtype).map_err(|e| PlanError::Size(format!("{}: {e}", self.describe())))
+    }
+
+    /// Bytes of the largest chunk (saturating at `u64::MAX` for an array that
+    /// fails [`ArrayMeta::check_sizes`]).
+    pub fn chunk_bytes(&self) -> u64 {
+        saturating_product(&self.chunks).saturating_mul(self.dtype.itemsize())
+    }
+
+    /// Bytes of the whole array (saturating, as [`ArrayMeta::chunk_bytes`]).
     pub fn nbytes(&self) -> u64 {
-        self.shape.iter().product::<u64>() * self.dtype.itemsize()
+        saturating_product(&self.shape).saturating_mul(self.dtype.itemsize())
     }
 
     /// Number of chunks along each axis.
@@ -163,10 +180,76 @@ impl ArrayMeta {
         grid_shape(&self.shape, &self.chunks)
     }
 
-    /// Total number of chunks.
+    /// Total number of chunks (saturating, as [`ArrayMeta::chunk_bytes`]).
     pub fn num_chunks(&self) -> u64 {
-        self.grid_shape().iter().product()
+        saturating_product(&self.grid_shape())
     }
+}
+
+/// Largest array, chunk or op (bytes read or written) cubed-rs plans: 2^63 - 1
+/// bytes. Every length, element count, chunk count and byte count of a plan
+/// that passes [`Plan::validate`] is at most this, so the sum of any two of
+/// them, and `(index + 1) * chunk` for any block index, fit in a `u64`.
+pub const MAX_ARRAY_BYTES: u64 = i64::MAX as u64;
+
+/// Most tasks one op may have, and most chunks of one array a plan writes:
+/// 2^21 = 2,097,152 (twice the million-task op of issue 11).
+///
+/// Some state is proportional to these counts and allocated before the op
+/// runs: the scheduler keeps a few dozen bytes per task (a `TaskState` and a
+/// resume flag, about 25 bytes), resume lists an op's output (one key, about
+/// 100 bytes, per chunk), and a rechunk task holds one piece descriptor per
+/// chunk it reads or writes (in its projected memory). At this maximum that
+/// is about 50 MB and 200 MB in the driver; the run history adds one event
+/// (a few hundred bytes) per task attempt. An op with more tasks needs
+/// larger chunks.
+pub const MAX_TASKS_PER_OP: u64 = 1 << 21;
+
+/// Product of `values`, or `None` when it does not fit in a `u64`.
+pub fn checked_product(values: &[u64]) -> Option<u64> {
+    values.iter().try_fold(1u64, |p, &v| p.checked_mul(v))
+}
+
+/// Product of `values`, saturating at `u64::MAX` (so it still compares
+/// correctly against any limit).
+pub fn saturating_product(values: &[u64]) -> u64 {
+    values.iter().fold(1u64, |p, &v| p.saturating_mul(v))
+}
+
+/// An approximate count for messages (`8.5e37`), exact below a million.
+fn approx(values: &[u64]) -> String {
+    match checked_product(values) {
+        Some(n) if n < 1_000_000 => n.to_string(),
+        _ => format!("{:.1e}", values.iter().map(|&v| v as f64).product::<f64>()),
+    }
+}
+
+/// Checks that an array of `shape`, `chunks` and `dtype` is within cubed-rs's
+/// limits: as many chunk lengths as axes, all positive; every axis and chunk
+/// length, the whole array and one chunk at most [`MAX_ARRAY_BYTES`] (so that
+/// no size or offset computed from them overflows). The error says which
+/// number is too large; callers prefix the array's name.
+pub fn check_array_sizes(shape: &[u64], chunks: &[u64], dtype: DType) -> Result<(), String> {
+    const LIMIT: &str = "more than cubed-rs can address (2^63 bytes)";
+    if shape.len() != chunks.len() {
+        return Err(format!("shape {shape:?} has {} dimensions but chunks {chunks:?} have {}", shape.len(), chunks.len()));
+    }
+    if chunks.contains(&0) {
+        return Err(format!("chunks {chunks:?} have a zero length; chunk lengths must be positive"));
+    }
+    let itemsize = dtype.itemsize();
+    let fits = |values: &[u64]| checked_product(values).and_then(|n| n.checked_mul(itemsize)).is_some_and(|b| b <= MAX_ARRAY_BYTES);
+    if !fits(shape) {
+        return Err(format!("shape {shape:?} has {} elements of {itemsize} bytes, {LIMIT}", approx(shape)));
+    }
+    // Only an array with a zero-length axis gets here with a longer axis.
+    if let Some((k, &s)) = shape.iter().enumerate().find(|(_, &s)| s > MAX_ARRAY_BYTES) {
+        return Err(format!("shape {shape:?} has length {s} on axis {k}, {LIMIT}"));
+    }
+    if !fits(chunks) {
+        return Err(format!("chunks {chunks:?} have {} elements of {itemsize} bytes each, {LIMIT}; use smaller chunks", approx(chunks)));
+    }
+    Ok(())
 }
 
 /// Number of blocks of size `chunks` covering `shape` along each axis.
@@ -301,6 +384,48 @@ pub struct Op {
 }
 
 impl Op {
+    /// Checks the sizes of an op whose arrays exist and pass
+    /// [`ArrayMeta::check_sizes`]: at most [`MAX_TASKS_PER_OP`] tasks, byte
+    /// counts within [`MAX_ARRAY_BYTES`], a copy region or reduction domain
+    /// that fits the output, and a reduction fan-in of at least 2, so that
+    /// every index a task computes from them fits in a `u64`.
+    pub fn check_sizes(&self, plan: &Plan) -> Result<(), PlanError> {
+        let out = &plan.arrays[self.output];
+        let fail = |m: String| Err(PlanError::Size(format!("{} (writing {}): {m}", self.id, out.describe())));
+        if self.num_tasks > MAX_TASKS_PER_OP {
+            return fail(format!("{} tasks, more than MAX_TASKS_PER_OP ({MAX_TASKS_PER_OP}); use larger chunks", self.num_tasks));
+        }
+        if self.bytes_read > MAX_ARRAY_BYTES || self.bytes_written > MAX_ARRAY_BYTES {
+            return fail(format!("reads {} and writes {} bytes, more than cubed-rs can address (2^63 bytes)", self.bytes_read, self.bytes_written));
+        }
+        match &self.kind {
+            OpKind::Blockwise { .. } => {}
+            OpKind::Copy { region } => {
+                if region.len() != out.shape.len() {
+                    return fail(format!("copy region {region:?} has {} dimensions but the output has {}", region.len(), out.shape.len()));
+                }
+                check_array_sizes(&out.shape, region, out.dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): copy region: {e}", self.id, out.describe())))?;
+            }
+            OpKind::Reduce { domain_shape, domain_chunks, axes, split_every, acc_dtype, squeeze, .. } => {
+                check_array_sizes(domain_shape, domain_chunks, *acc_dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): reduction domain: {e}", self.id, out.describe())))?;
+                if let Some(&k) = axes.iter().find(|&&k| k >= domain_shape.len()) {
+                    return fail(format!("reduces axis {k} of a {}-dimensional domain", domain_shape.len()));
+                }
+                if axes.windows(2).any(|w| w[0] >= w[1]) {
+                    return fail(format!("reduced axes {axes:?} are not strictly increasing"));
+                }
+                let kept = if *squeeze { domain_shape.len() - axes.len() } else { domain_shape.len() };
+                if out.shape.len() != kept {
+                    return fail(format!("output has {} dimensions but reducing axes {axes:?} of a {}-dimensional domain gives {kept}", out.shape.len(), domain_shape.len()));
+                }
+                if *split_every < 2 {
+                    return fail(format!("split_every is {split_every}; it must be at least 2"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The region of the output (or copy grid) that task `index` covers, and its block coordinates.
     pub fn task_block(&self, plan: &Plan, index: u64) -> Vec<u64> {
         let out = &plan.arrays[self.output];
@@ -340,6 +465,9 @@ pub enum PlanError {
     /// References that do not resolve.
     #[error("inconsistent plan: {0}")]
     Inconsistent(String),
+    /// An array or op larger than cubed-rs can address or schedule.
+    #[error("{0}")]
+    Size(String),
 }
 
 impl Plan {
@@ -374,7 +502,12 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks that every reference resolves and every shape is consistent.
+    /// Checks that every reference resolves, every shape is consistent and
+    /// every size is within cubed-rs's limits: each array passes
+    /// [`ArrayMeta::check_sizes`], each array the plan writes has at most
+    /// [`MAX_TASKS_PER_OP`] chunks, and each op has at most that many tasks and
+    /// regions, domains and byte counts that fit (see [`Op::check_sizes`]).
+    /// Every reader of a plan calls this before allocating anything per task.
     pub fn validate(&self) -> Result<(), PlanError> {
         let bad = |m: String| Err(PlanError::Inconsistent(m));
         for a in &self.arrays {
@@ -383,6 +516,16 @@ impl Plan {
             }
             if a.chunks.contains(&0) {
                 return bad(format!("array '{}' has a zero chunk length", a.name));
+            }
+            a.check_sizes()?;
+            if a.is_written() && a.num_chunks() > MAX_TASKS_PER_OP {
+                return Err(PlanError::Size(format!(
+                    "{}: shape {:?} in chunks {:?} is {} chunks, more than the {MAX_TASKS_PER_OP} one array may have (MAX_TASKS_PER_OP); use larger chunks",
+                    a.describe(),
+                    a.shape,
+                    a.chunks,
+                    a.num_chunks()
+                )));
             }
         }
         let mut written = vec![false; self.arrays.len()];
@@ -396,6 +539,7 @@ impl Plan {
             if !self.arrays[op.output].is_written() {
                 return bad(format!("{} writes '{}', which has no codec", op.id, self.arrays[op.output].name));
             }
+            op.check_sizes(self)?;
             written[op.output] = true;
         }
         Ok(())
@@ -411,4 +555,161 @@ impl Plan {
 /// The directory (under the work dir) that holds the intermediates of the plan with `digest`.
 pub fn intermediate_dir_name(digest: &str) -> String {
     format!("cubed-{}", &digest[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HUGE: u64 = 1 << 63;
+
+    fn array(name: &str, shape: &[u64], chunks: &[u64], written: bool) -> ArrayMeta {
+        ArrayMeta {
+            name: name.into(),
+            location: if written { Location::Intermediate } else { Location::Url { url: format!("s3://bucket/{name}.zarr") } },
+            shape: shape.to_vec(),
+            chunks: chunks.to_vec(),
+            dtype: DType::Float64,
+            codec: written.then_some(Codec::None),
+        }
+    }
+
+    fn op(kind: OpKind, inputs: Vec<ArrayId>, output: ArrayId, num_tasks: u64) -> Op {
+        Op { id: "op-001".into(), kind, inputs, output, num_tasks, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 }
+    }
+
+    fn plan(arrays: Vec<ArrayMeta>, ops: Vec<Op>) -> Plan {
+        Plan { version: PLAN_VERSION, spec: Spec::new("memory://w"), arrays, ops }
+    }
+
+    fn copy(region: &[u64]) -> OpKind {
+        OpKind::Copy { region: region.to_vec() }
+    }
+
+    #[test]
+    fn sizes_beyond_2_63_bytes_are_refused_with_the_numbers() {
+        let e = check_array_sizes(&[HUGE, HUGE], &[1000, 1000], DType::Float64).unwrap_err();
+        assert_eq!(e, "shape [9223372036854775808, 9223372036854775808] has 8.5e37 elements of 8 bytes, more than cubed-rs can address (2^63 bytes)");
+        let e = check_array_sizes(&[0, HUGE], &[1, 1000], DType::Float64).unwrap_err();
+        assert!(e.contains("length 9223372036854775808 on axis 1"), "{e}");
+        let e = check_array_sizes(&[1 << 32, 1 << 32], &[1 << 16, 1 << 16], DType::Float64).unwrap_err();
+        assert!(e.contains("[4294967296, 4294967296] has 1.8e19 elements of 8 bytes") && e.contains("2^63 bytes"), "{e}");
+        // Fits as elements, not as bytes.
+        let e = check_array_sizes(&[1 << 62], &[1 << 20], DType::Float64).unwrap_err();
+        assert!(e.contains("4.6e18 elements of 8 bytes"), "{e}");
+        // A zero-length axis makes no elements, but a chunk must still fit.
+        assert!(check_array_sizes(&[0, 1 << 40], &[1, 1 << 20], DType::Float64).is_ok());
+        let e = check_array_sizes(&[0, 1 << 62, 1 << 62], &[1, 1 << 62, 1 << 62], DType::Int32).unwrap_err();
+        assert!(e.contains("chunks [1, 4611686018427387904, 4611686018427387904] have 2.1e37 elements"), "{e}");
+        assert!(check_array_sizes(&[3], &[0], DType::Int32).unwrap_err().contains("zero length"));
+        assert!(check_array_sizes(&[3], &[1, 1], DType::Int32).unwrap_err().contains("1 dimensions but chunks [1, 1] have 2"));
+        // The largest array there is: 2^63 - 1 one-byte elements.
+        assert!(check_array_sizes(&[MAX_ARRAY_BYTES], &[1 << 30], DType::Bool).is_ok());
+        assert!(check_array_sizes(&[MAX_ARRAY_BYTES, 2], &[1, 1], DType::Bool).is_err());
+    }
+
+    #[test]
+    fn every_block_of_a_checked_array_has_an_exact_region() {
+        // Near the limit on one axis and awkward chunk lengths: the last block
+        // ends at the shape, with no overflow on the way.
+        let cases: &[(&[u64], &[u64])] = &[
+            (&[MAX_ARRAY_BYTES], &[(1 << 62) + 1]),
+            (&[MAX_ARRAY_BYTES], &[MAX_ARRAY_BYTES]),
+            (&[MAX_ARRAY_BYTES], &[3]),
+            (&[(1 << 31) - 1, (1 << 32) + 1], &[1 << 30, 7]),
+            (&[0, MAX_ARRAY_BYTES], &[1, 1 << 40]),
+        ];
+        for &(shape, chunks) in cases {
+            check_array_sizes(shape, chunks, DType::Bool).unwrap();
+            let grid = grid_shape(shape, chunks);
+            let last: Vec<u64> = grid.iter().map(|&g| g.saturating_sub(1)).collect();
+            let region = block_region(&last, chunks, shape);
+            for ((&(a, b), &s), &g) in region.iter().zip(shape).zip(&grid) {
+                assert!(a <= b && b <= s, "{shape:?} {chunks:?}: {region:?}");
+                if g > 0 {
+                    assert_eq!(b, s, "{shape:?} {chunks:?}: the last block ends at the shape");
+                }
+            }
+            let meta = ArrayMeta { dtype: DType::Bool, ..array("x", shape, chunks, true) };
+            assert_eq!(meta.num_chunks(), checked_product(&grid).unwrap());
+            assert_eq!(meta.nbytes(), checked_product(shape).unwrap());
+        }
+    }
+
+    #[test]
+    fn unchecked_sizes_saturate_instead_of_wrapping() {
+        let a = array("a", &[HUGE, HUGE], &[HUGE, HUGE], false);
+        assert_eq!(a.nbytes(), u64::MAX);
+        assert_eq!(a.chunk_bytes(), u64::MAX);
+        assert_eq!(a.num_chunks(), 1);
+        assert_eq!(saturating_product(&[HUGE, 2]), u64::MAX);
+        assert_eq!(checked_product(&[HUGE, 2]), None);
+        assert_eq!(checked_product(&[HUGE, 0, 2]), Some(0));
+    }
+
+    #[test]
+    fn validate_names_an_input_too_large_to_address() {
+        let p = plan(
+            vec![array("in-000", &[HUGE, HUGE], &[1000, 1000], false), array("out-001", &[4], &[2], true)],
+            vec![op(OpKind::Blockwise { kernel: Node::Input { input: 0 } }, vec![0], 1, 2)],
+        );
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("array 'in-000' (input s3://bucket/in-000.zarr): shape [9223372036854775808, 9223372036854775808]"), "{e}");
+        assert!(e.contains("2^63 bytes"), "{e}");
+    }
+
+    #[test]
+    fn validate_bounds_tasks_and_chunks_per_op() {
+        let blockwise = || OpKind::Blockwise { kernel: Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] } };
+        let ok = plan(vec![array("out", &[1 << 20], &[1], true)], vec![op(blockwise(), vec![], 0, 1 << 20)]);
+        ok.validate().unwrap();
+        let e = plan(vec![array("out", &[4], &[1], true)], vec![op(blockwise(), vec![], 0, MAX_TASKS_PER_OP + 1)]).validate().unwrap_err().to_string();
+        assert!(e.contains("op-001 (writing array 'out' (intermediate)): 2097153 tasks, more than MAX_TASKS_PER_OP (2097152)"), "{e}");
+        let e = plan(vec![array("out", &[1 << 40], &[1000], true)], vec![op(blockwise(), vec![], 0, 1)]).validate().unwrap_err().to_string();
+        assert!(e.contains("array 'out' (intermediate): shape [1099511627776] in chunks [1000] is 1099511628 chunks"), "{e}");
+        // A read-only input may have any number of chunks.
+        let p = plan(
+            vec![array("in", &[1 << 40], &[1000], false), array("out", &[1 << 40], &[1 << 30], true)],
+            vec![op(copy(&[1 << 30]), vec![0], 1, 1024)],
+        );
+        p.validate().unwrap();
+        let e = plan(vec![array("out", &[4], &[1], true)], vec![Op { bytes_read: u64::MAX, ..op(blockwise(), vec![], 0, 4) }])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2^63 bytes"), "{e}");
+    }
+
+    #[test]
+    fn validate_checks_copy_regions_and_reduction_domains() {
+        let arrays = || vec![array("in", &[8, 8], &[2, 2], false), array("out", &[8, 8], &[4, 4], true)];
+        let e = plan(arrays(), vec![op(copy(&[4]), vec![0], 1, 4)]).validate().unwrap_err().to_string();
+        assert!(e.contains("copy region [4] has 1 dimensions but the output has 2"), "{e}");
+        let e = plan(arrays(), vec![op(copy(&[4, 0]), vec![0], 1, 4)]).validate().unwrap_err().to_string();
+        assert!(e.contains("copy region") && e.contains("zero length"), "{e}");
+        let reduce = |domain_shape: &[u64], axes: &[usize], split_every: u64, squeeze: bool| OpKind::Reduce {
+            kernel: Node::Input { input: 0 },
+            domain_shape: domain_shape.to_vec(),
+            domain_chunks: vec![2, 2],
+            func: crate::kernel::ReduceFunc::Sum,
+            axes: axes.to_vec(),
+            split_every,
+            acc_dtype: DType::Float64,
+            divide_by: None,
+            squeeze,
+        };
+        let reduced = || vec![array("in", &[8, 8], &[2, 2], false), array("out", &[8], &[2], true)];
+        plan(reduced(), vec![op(reduce(&[8, 8], &[1], 4, true), vec![0], 1, 4)]).validate().unwrap();
+        for (kind, want) in [
+            (reduce(&[8, 8], &[1], 1, true), "split_every is 1"),
+            (reduce(&[8, 8], &[1], 0, true), "split_every is 0"),
+            (reduce(&[8, 8], &[2], 4, true), "reduces axis 2 of a 2-dimensional domain"),
+            (reduce(&[8, 8], &[1, 0], 4, false), "not strictly increasing"),
+            (reduce(&[8, 8], &[1], 4, false), "output has 1 dimensions but reducing axes [1] of a 2-dimensional domain gives 2"),
+            (reduce(&[HUGE, 8], &[1], 4, true), "reduction domain: shape [9223372036854775808, 8]"),
+        ] {
+            let e = plan(reduced(), vec![op(kind, vec![0], 1, 4)]).validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+    }
 }

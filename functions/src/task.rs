@@ -10,11 +10,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::ChunkData;
+use crate::dtype::DType;
 use crate::error::TaskError;
 use crate::faults::{self, Fault, Faults};
-use crate::kernel::{KernelInputs, Node};
+use crate::kernel::{KernelInputs, Node, ReduceFunc};
 use crate::memory::TaskMemory;
-use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan};
+use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan, MAX_TASKS_PER_OP};
 use crate::storage::{read_region, write_chunk, StoreUrl, ZarrArray};
 
 /// A plan with its digest, resolved URLs and lazily opened arrays; cheap to
@@ -103,8 +104,15 @@ impl LoadedPlan {
 
     /// The tasks of `op` whose output chunks all exist from an earlier run of
     /// this same plan (chunk-level resume); none when the output was written
-    /// by another plan.
+    /// by another plan. Refuses an op with more than [`MAX_TASKS_PER_OP`]
+    /// tasks (a plan that skipped [`Plan::validate`]) before allocating.
     pub fn finished_tasks(&self, op: &Op) -> Result<Vec<bool>, TaskError> {
+        if op.num_tasks > MAX_TASKS_PER_OP {
+            return Err(TaskError::fatal(format!(
+                "{} has {} tasks, more than MAX_TASKS_PER_OP ({MAX_TASKS_PER_OP}); validate the plan (Plan::validate) before running it",
+                op.id, op.num_tasks
+            )));
+        }
         let store = StoreUrl::parse(&self.urls[op.output])?;
         let mut done = vec![false; op.num_tasks as usize];
         if store.get(PLAN_MARKER)?.as_deref() != Some(self.digest.as_bytes()) {
@@ -168,15 +176,16 @@ impl LoadedPlan {
                     }
                 }
                 let grid = grid_shape(domain_shape, domain_chunks);
-                let spans: Vec<u64> = (0..grid.len())
-                    .map(|k| if axes.contains(&k) { (*split_every).min(grid[k] - keep[k] * split_every) } else { 1 })
-                    .collect();
+                let (first, spans) = reduce_group(&keep, &grid, axes, *split_every).ok_or_else(|| {
+                    TaskError::fatal(format!(
+                        "output block {coords:?} of {} lies outside the reduction domain {domain_shape:?} in chunks {domain_chunks:?} (split_every {split_every})",
+                        op.id
+                    ))
+                })?;
                 let mut acc: Option<ChunkData> = None;
                 for i in 0..spans.iter().product::<u64>() {
                     let rel = unravel(i, &spans);
-                    let block: Vec<u64> = (0..grid.len())
-                        .map(|k| if axes.contains(&k) { keep[k] * split_every + rel[k] } else { keep[k] })
-                        .collect();
+                    let block: Vec<u64> = first.iter().zip(&rel).map(|(&f, &r)| f + r).collect();
                     let region = block_region(&block, domain_chunks, domain_shape);
                     let part = kernel.evaluate(&region, &inputs)?.cast(*acc_dtype).reduce(*func, axes)?;
                     acc = Some(match acc {
@@ -184,7 +193,11 @@ impl LoadedPlan {
                         Some(a) => a.combine(part, *func)?,
                     });
                 }
-                let mut result = acc.ok_or_else(|| TaskError::fatal("reduction over an empty group"))?;
+                let mut result = match acc {
+                    Some(a) => a,
+                    // Only an empty reduced axis gives an empty group (see `reduce_group`).
+                    None => empty_reduction(*func, *acc_dtype, &keep, axes, domain_chunks, domain_shape)?,
+                };
                 if let Some(n) = divide_by {
                     let n = ChunkData::full(out_meta.dtype, &[], *n);
                     result = ChunkData::binary(crate::kernel::BinaryOp::Div, result, n, out_meta.dtype)?;
@@ -213,6 +226,52 @@ impl LoadedPlan {
         };
         Ok(TaskStats { bytes_read: inputs.bytes_read.get(), bytes_written, ..Default::default() })
     }
+}
+
+/// The domain blocks one reduction task combines: the first block and the
+/// number of blocks per axis, from the task's output block `keep` (reduced
+/// axes kept, with length 1), the domain's block grid and the fan-in. A
+/// reduced axis of length 0 gives a span of 0 (an empty group); `None` when
+/// the block lies outside the domain or an index would overflow.
+fn reduce_group(keep: &[u64], grid: &[u64], axes: &[usize], split_every: u64) -> Option<(Vec<u64>, Vec<u64>)> {
+    if keep.len() != grid.len() {
+        return None;
+    }
+    let mut first = Vec::with_capacity(grid.len());
+    let mut spans = Vec::with_capacity(grid.len());
+    for (k, (&b, &g)) in keep.iter().zip(grid).enumerate() {
+        if !axes.contains(&k) {
+            (b < g).then_some(())?;
+            first.push(b);
+            spans.push(1);
+        } else if g == 0 {
+            (b == 0).then_some(())?;
+            first.push(0);
+            spans.push(0);
+        } else {
+            let f = b.checked_mul(split_every)?;
+            let left = g.checked_sub(f).filter(|&n| n > 0)?;
+            first.push(f);
+            spans.push(left.min(split_every));
+        }
+    }
+    Some((first, spans))
+}
+
+/// The partial result of reducing an empty group (a reduced axis of length
+/// 0): numpy's identity, zeros for a sum (so a mean divides 0 by 0 and gives
+/// NaN); min and max have none, as in numpy.
+fn empty_reduction(func: ReduceFunc, dtype: DType, keep: &[u64], axes: &[usize], chunks: &[u64], shape: &[u64]) -> Result<ChunkData, TaskError> {
+    if func != ReduceFunc::Sum {
+        let name = if func == ReduceFunc::Min { "minimum" } else { "maximum" };
+        return Err(TaskError::fatal(format!("zero-size array to reduction operation {name} which has no identity")));
+    }
+    let dims: Vec<usize> = block_region(keep, chunks, shape)
+        .iter()
+        .enumerate()
+        .map(|(k, &(a, b))| if axes.contains(&k) { 1 } else { (b - a) as usize })
+        .collect();
+    Ok(ChunkData::full(dtype, &dims, 0.0))
 }
 
 /// The inputs of one op as seen by its kernel. An input the kernel uses more
@@ -284,4 +343,49 @@ pub fn evaluate_standalone(kernel: &Node, region: &[(u64, u64)]) -> Result<Chunk
         }
     }
     kernel.evaluate(region, &NoInputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reduction_group_is_the_blocks_of_one_output_block() {
+        // Domain grid 10 × 3, reducing axis 0 four blocks at a time.
+        assert_eq!(reduce_group(&[0, 2], &[10, 3], &[0], 4), Some((vec![0, 2], vec![4, 1])));
+        assert_eq!(reduce_group(&[2, 1], &[10, 3], &[0], 4), Some((vec![8, 1], vec![2, 1])));
+        // Outside the domain, or an index that would overflow: no group.
+        assert_eq!(reduce_group(&[3, 0], &[10, 3], &[0], 4), None);
+        assert_eq!(reduce_group(&[0, 3], &[10, 3], &[0], 4), None);
+        assert_eq!(reduce_group(&[1 << 62, 0], &[10, 3], &[0], 4), None);
+        assert_eq!(reduce_group(&[0], &[10, 3], &[0], 4), None);
+        // An empty reduced axis gives an empty group.
+        assert_eq!(reduce_group(&[1, 0], &[2, 0], &[1], 4), Some((vec![1, 0], vec![1, 0])));
+    }
+
+    #[test]
+    fn resume_refuses_an_unvalidated_task_count_before_allocating() {
+        use crate::plan::{ArrayMeta, Codec, Location, Spec, PLAN_VERSION};
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4], chunks: vec![1], dtype: DType::Float64, codec: Some(Codec::None) };
+        let kernel = Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] };
+        let op = Op { id: "op-001".into(), kind: OpKind::Blockwise { kernel }, inputs: vec![], output: 0, num_tasks: 1 << 40, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 };
+        let plan = Plan { version: PLAN_VERSION, spec: Spec::new("memory://resume-unvalidated/w"), arrays: vec![out], ops: vec![op.clone()] };
+        let e = LoadedPlan::new(plan).finished_tasks(&op).unwrap_err();
+        assert!(e.message.contains("op-001 has 1099511627776 tasks, more than MAX_TASKS_PER_OP (2097152)"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_empty_sum_is_zero_and_an_empty_min_or_max_is_an_error() {
+        // Domain [5, 0] in chunks [2, 1], reducing axis 1: output block 2 holds one row.
+        let zero = empty_reduction(ReduceFunc::Sum, DType::Float64, &[2, 0], &[1], &[2, 1], &[5, 0]).unwrap();
+        assert_eq!(zero.shape(), &[1, 1]);
+        assert_eq!(zero.to_f64_vec(), vec![0.0]);
+        let zero = empty_reduction(ReduceFunc::Sum, DType::Int64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap();
+        assert_eq!((zero.shape(), zero.dtype()), (&[2usize, 1][..], DType::Int64));
+        let e = empty_reduction(ReduceFunc::Min, DType::Float64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap_err();
+        assert_eq!(e.message, "zero-size array to reduction operation minimum which has no identity");
+        assert!(!e.retryable);
+        let e = empty_reduction(ReduceFunc::Max, DType::Float64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap_err();
+        assert!(e.message.contains("maximum"), "{}", e.message);
+    }
 }
