@@ -255,7 +255,7 @@ fn empty_arrays_are_written_computed_and_rechunked_as_numpy_gives_them() {
 #[test]
 fn a_rechunk_into_more_chunks_than_the_maximum_is_refused() {
     let s = spec();
-    let url = format!("{}/ones", s.work_dir);
+    let url = data_url(&s, "ones");
     let ones = cubed::ones(&s, &[3_000_000], &[1_000_000], DType::Bool).unwrap();
     let built = cubed::build_plan(&[Output { array: ones, url: Some(url.clone()) }], &PlanOptions::default()).unwrap();
     let options = cubed::ComputeOptions { quiet: true, ..Default::default() };
