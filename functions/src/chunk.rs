@@ -55,7 +55,12 @@ macro_rules! map_same {
 pub trait Element: Copy + PartialOrd + Send + Sync + 'static {
     /// Converts to `f64` (booleans as 0 / 1).
     fn to_f64(self) -> f64;
-    /// Converts from `f64` with numpy `astype` semantics (truncation towards zero).
+    /// Converts from `f64` with numpy `astype` semantics: truncation towards
+    /// zero. Where numpy's result is platform-defined (NaN, infinities and
+    /// values outside an integer type's range), cubed-rs saturates on every
+    /// platform, as numpy does on arm64 (where Lambda runs): NaN gives 0,
+    /// values above the range the largest integer, values below it the
+    /// smallest. (numpy on x86-64 gives the smallest integer for all of them.)
     fn from_f64(v: f64) -> Self;
     /// Converts to `i64` exactly where representable.
     fn to_i64(self) -> i64;
@@ -132,9 +137,10 @@ pub trait Numeric: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output
 {
     /// Division (integer division truncates; the planner routes `/` on integers through float64).
     fn div(self, o: Self) -> Self;
-    /// Power.
+    /// Power. Integers wrap on overflow, as numpy's do; a negative integer
+    /// exponent is refused before this is called ([`ChunkData::binary`]).
     fn pow(self, o: Self) -> Self;
-    /// Absolute value.
+    /// Absolute value (`abs` of the smallest integer wraps to itself, as in numpy).
     fn abs(self) -> Self;
     /// Smallest value (reduction identity of `max`).
     const LOWEST: Self;
@@ -149,7 +155,17 @@ macro_rules! int_numeric {
                 if o == 0 { 0 } else { self.wrapping_div(o) }
             }
             fn pow(self, o: Self) -> Self {
-                if o < 0 { 0 } else { self.wrapping_pow(o as u32) }
+                // Exponentiation by squaring over the whole (non-negative) exponent:
+                // `wrapping_pow` takes a `u32`, which would truncate large exponents.
+                let (mut base, mut exp, mut acc) = (self, o.max(0) as u64, 1 as $t);
+                while exp > 0 {
+                    if exp & 1 == 1 {
+                        acc = acc.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    exp >>= 1;
+                }
+                acc
             }
             fn abs(self) -> Self {
                 self.wrapping_abs()
@@ -352,8 +368,8 @@ impl ChunkData {
             }));
         }
         Ok(match (lhs, rhs) {
-            (ChunkData::Int32(a), ChunkData::Int32(b)) => ChunkData::Int32(arith(op, a, b, &shape)),
-            (ChunkData::Int64(a), ChunkData::Int64(b)) => ChunkData::Int64(arith(op, a, b, &shape)),
+            (ChunkData::Int32(a), ChunkData::Int32(b)) => ChunkData::Int32(arith(op, a, int_exponent(op, b)?, &shape)),
+            (ChunkData::Int64(a), ChunkData::Int64(b)) => ChunkData::Int64(arith(op, a, int_exponent(op, b)?, &shape)),
             (ChunkData::Float32(a), ChunkData::Float32(b)) => ChunkData::Float32(arith(op, a, b, &shape)),
             (ChunkData::Float64(a), ChunkData::Float64(b)) => ChunkData::Float64(arith(op, a, b, &shape)),
             (a, _) => return Err(KernelError(format!("{op:?} is not defined on {}", a.dtype()))),
@@ -493,6 +509,18 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, KernelErr
         .collect()
 }
 
+/// numpy refuses integers to negative integer powers; so does `pow` on a
+/// chunk whose exponents hold a negative value (the planner refuses the
+/// cases it can see, e.g. a negative scalar exponent).
+fn int_exponent<T: Numeric>(op: BinaryOp, b: ArrayD<T>) -> Result<ArrayD<T>, KernelError> {
+    if op == BinaryOp::Pow && b.iter().any(|&x| x < T::default()) {
+        return Err(KernelError(
+            "Integers to negative integer powers are not allowed (an integer array raised to an exponent array that holds a negative value); cast the base to float first, e.g. astype(x, float64) ** y".into(),
+        ));
+    }
+    Ok(b)
+}
+
 fn arith<T: Numeric>(op: BinaryOp, a: ArrayD<T>, b: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
     let f = move |x: T, y: T| match op {
         BinaryOp::Add => x + y,
@@ -531,4 +559,39 @@ fn compare<T: PartialOrd + Copy>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>, sha
         BinaryOp::Ne => x != y,
         _ => unreachable!("arithmetic handled by arith()"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn i64s(v: &[i64]) -> ChunkData {
+        ChunkData::Int64(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn integer_powers_wrap_like_numpy_and_refuse_negative_exponents() {
+        // numpy: np.array([-1, 2, 3]) ** np.array([2**32 + 1]) == [-1, 0, 7473929035676909571]
+        let p = ChunkData::binary(BinaryOp::Pow, i64s(&[-1, 2, 3]), i64s(&[(1 << 32) + 1]), DType::Int64).unwrap();
+        assert_eq!(p, i64s(&[-1, 0, 7473929035676909571]));
+        let p = ChunkData::binary(BinaryOp::Pow, i64s(&[-3, 0, 5]), i64s(&[3, 0, 0]), DType::Int64).unwrap();
+        assert_eq!(p, i64s(&[-27, 1, 1]));
+        let e = ChunkData::binary(BinaryOp::Pow, i64s(&[2, 2]), i64s(&[1, -1]), DType::Int64).unwrap_err().to_string();
+        assert!(e.contains("Integers to negative integer powers are not allowed"), "{e}");
+        let e = ChunkData::binary(BinaryOp::Pow, i64s(&[2]), i64s(&[-1]), DType::Int32).unwrap_err().to_string();
+        assert!(e.contains("Integers to negative integer powers are not allowed"), "{e}");
+        // Float exponents may be negative.
+        let p = ChunkData::binary(BinaryOp::Pow, i64s(&[2]), i64s(&[-1]), DType::Float64).unwrap();
+        assert_eq!(p.to_f64_vec(), vec![0.5]);
+    }
+
+    #[test]
+    fn abs_of_the_smallest_integer_wraps_and_float_to_int_casts_saturate() {
+        // numpy: np.abs(np.array([-2**31], dtype=np.int32)) == [-2147483648]
+        let a = ChunkData::Int32(ArrayD::from_elem(IxDyn(&[1]), i32::MIN)).unary(UnaryOp::Abs).unwrap();
+        assert_eq!(a.to_f64_vec(), vec![-2147483648.0]);
+        let f = ChunkData::Float64(ArrayD::from_shape_vec(IxDyn(&[5]), vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e20, -1.7]).unwrap());
+        assert_eq!(f.clone().cast(DType::Int32).to_f64_vec(), vec![0.0, i32::MAX as f64, i32::MIN as f64, i32::MAX as f64, -1.0]);
+        assert_eq!(f.cast(DType::Bool).to_f64_vec(), vec![1.0, 1.0, 1.0, 1.0, 1.0]);
+    }
 }
