@@ -132,9 +132,13 @@ impl Element for bool {
 }
 
 /// Arithmetic on numeric element types.
-pub trait Numeric: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self> + std::ops::Neg<Output = Self> + Default
-{
+pub trait Numeric: Element + Default {
+    /// Addition (integers wrap on overflow, as numpy's do).
+    fn add(self, o: Self) -> Self;
+    /// Subtraction (integers wrap on overflow).
+    fn sub(self, o: Self) -> Self;
+    /// Multiplication (integers wrap on overflow).
+    fn mul(self, o: Self) -> Self;
     /// Division (integer division truncates; the planner routes `/` on integers through float64).
     fn div(self, o: Self) -> Self;
     /// Power. Integers wrap on overflow, as numpy's do; a negative integer
@@ -151,6 +155,15 @@ pub trait Numeric: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output
 macro_rules! int_numeric {
     ($t:ty) => {
         impl Numeric for $t {
+            fn add(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            fn sub(self, o: Self) -> Self {
+                self.wrapping_sub(o)
+            }
+            fn mul(self, o: Self) -> Self {
+                self.wrapping_mul(o)
+            }
             fn div(self, o: Self) -> Self {
                 if o == 0 { 0 } else { self.wrapping_div(o) }
             }
@@ -178,6 +191,15 @@ macro_rules! int_numeric {
 macro_rules! float_numeric {
     ($t:ty) => {
         impl Numeric for $t {
+            fn add(self, o: Self) -> Self {
+                self + o
+            }
+            fn sub(self, o: Self) -> Self {
+                self - o
+            }
+            fn mul(self, o: Self) -> Self {
+                self * o
+            }
             fn div(self, o: Self) -> Self {
                 self / o
             }
@@ -469,7 +491,7 @@ impl ChunkData {
 
 fn combine<T: Numeric>(func: ReduceFunc, x: T, y: T) -> T {
     match func {
-        ReduceFunc::Sum => x + y,
+        ReduceFunc::Sum => x.add(y),
         ReduceFunc::Min => nan_min(x, y),
         ReduceFunc::Max => nan_max(x, y),
     }
@@ -523,9 +545,9 @@ fn int_exponent<T: Numeric>(op: BinaryOp, b: ArrayD<T>) -> Result<ArrayD<T>, Ker
 
 fn arith<T: Numeric>(op: BinaryOp, a: ArrayD<T>, b: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
     let f = move |x: T, y: T| match op {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
+        BinaryOp::Add => x.add(y),
+        BinaryOp::Sub => x.sub(y),
+        BinaryOp::Mul => x.mul(y),
         BinaryOp::Div => x.div(y),
         BinaryOp::Pow => x.pow(y),
         _ => unreachable!("comparisons handled by compare()"),
@@ -574,6 +596,11 @@ mod tests {
         // numpy: np.array([-1, 2, 3]) ** np.array([2**32 + 1]) == [-1, 0, 7473929035676909571]
         let p = ChunkData::binary(BinaryOp::Pow, i64s(&[-1, 2, 3]), i64s(&[(1 << 32) + 1]), DType::Int64).unwrap();
         assert_eq!(p, i64s(&[-1, 0, 7473929035676909571]));
+        // numpy: np.array([2**62, -2**63]) * 2 == [-2**63, 0]; sums wrap too.
+        let p = ChunkData::binary(BinaryOp::Mul, i64s(&[1 << 62, i64::MIN]), i64s(&[2]), DType::Int64).unwrap();
+        assert_eq!(p, i64s(&[i64::MIN, 0]));
+        let s = i64s(&[i64::MAX, 1]).reduce(ReduceFunc::Sum, &[0]).unwrap();
+        assert_eq!(s, i64s(&[i64::MIN]));
         let p = ChunkData::binary(BinaryOp::Pow, i64s(&[-3, 0, 5]), i64s(&[3, 0, 0]), DType::Int64).unwrap();
         assert_eq!(p, i64s(&[-27, 1, 1]));
         let e = ChunkData::binary(BinaryOp::Pow, i64s(&[2, 2]), i64s(&[1, -1]), DType::Int64).unwrap_err().to_string();
