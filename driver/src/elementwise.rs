@@ -2,7 +2,7 @@
 //! whose chunking differs from the result's are rechunked to match, so every
 //! output chunk reads exactly one chunk of each input.
 
-use cubed_task::kernel::{BinaryOp, UnaryOp};
+use cubed_task::kernel::{BinaryOp, Node, UnaryOp};
 use cubed_task::DType;
 
 use crate::array::{Array, LogicalOp, MapKind};
@@ -87,14 +87,63 @@ pub(crate) fn map(kind: MapKind, args: &[&Array], dtype: DType) -> Result<Array>
     Ok(Array::new(args[0].spec_arc(), shape, chunks, dtype, LogicalOp::Map { kind, args: unified }))
 }
 
+/// The value of an array known at plan time to hold one value everywhere
+/// (a scalar, `full`, `zeros`, `ones`).
+fn constant_value(a: &Array) -> Option<f64> {
+    match &a.node.op {
+        LogicalOp::Create { leaf: Node::Full { value, .. }, .. } => Some(*value),
+        _ => None,
+    }
+}
+
+/// numpy 2 (NEP 50): a Python integer combined with an integer array must fit
+/// the array's type (`OverflowError` in numpy), except in comparisons, which
+/// compare exactly. Returns the compute type to use instead, if any.
+fn check_weak_integer(op: BinaryOp, a: &Array, b: &Array, compute: DType) -> Result<DType> {
+    let (scalar, array) = match (a.is_weak(), b.is_weak()) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => return Ok(compute),
+    };
+    let Some(value) = constant_value(scalar) else { return Ok(compute) };
+    if !scalar.dtype().is_integer() || !compute.is_integer() {
+        return Ok(compute);
+    }
+    let fits = |d: DType| match d {
+        DType::Int32 => (i32::MIN as f64..=i32::MAX as f64).contains(&value),
+        _ => (-(2f64.powi(63))..2f64.powi(63)).contains(&value),
+    };
+    if fits(compute) {
+        return Ok(compute);
+    }
+    if op.is_comparison() && fits(DType::Int64) {
+        return Ok(DType::Int64);
+    }
+    Err(CubedError::Invalid(format!(
+        "{}: Python integer {value} out of bounds for {compute} (the type of the {} array it is combined with); \
+         cast the array first, e.g. astype(x, {})",
+        op.name(),
+        array.dtype(),
+        if compute == DType::Int32 { "int64" } else { "float64" },
+    )))
+}
+
 /// A binary operation with promotion.
 pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let mut compute = result_type(a, b);
+    compute = check_weak_integer(op, a, b, compute)?;
     if compute == DType::Bool && !op.is_comparison() {
         compute = DType::Int64;
     }
     if op == BinaryOp::Div && !compute.is_float() {
         compute = DType::Float64;
+    }
+    if op == BinaryOp::Pow && !compute.is_float() && constant_value(b).is_some_and(|v| v < 0.0) {
+        return Err(CubedError::Invalid(format!(
+            "pow: Integers to negative integer powers are not allowed ({} ** {}); cast the base to float first, e.g. astype(x, float64) ** y",
+            a.dtype(),
+            constant_value(b).unwrap_or_default(),
+        )));
     }
     let dtype = if op.is_comparison() { DType::Bool } else { compute };
     map(MapKind::Binary { op, compute }, &[a, b], dtype)

@@ -77,7 +77,7 @@ pub fn evaluate(source: &str, spec: &Spec, inputs: &HashMap<String, Array>) -> R
         items
             .into_iter()
             .map(|v| match v {
-                Value::Array(a) => Ok(a),
+                Value::Array(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => to_array(spec, v, program.result.span),
                 other => Err(SyntaxError::new(format!("the result must be an array, found {}", other.describe()), program.result.span)),
             })
             .collect()
@@ -130,7 +130,9 @@ impl Evaluator<'_> {
                 let v = self.eval(operand)?;
                 match (op, v) {
                     (SynUnary::Pos, v) => Ok(v),
-                    (SynUnary::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
+                    (SynUnary::Neg, Value::Int(i)) => {
+                        i.checked_neg().map(Value::Int).ok_or_else(|| err(format!("-({i}) does not fit a 64-bit integer"), e.span))
+                    }
                     (SynUnary::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
                     (SynUnary::Neg, v) => {
                         let a = self.array(v, operand.span)?;
@@ -162,6 +164,9 @@ impl Evaluator<'_> {
             SynBinary::Eq => B::Eq,
             SynBinary::Ne => B::Ne,
         };
+        if let (Some(x), Some(y)) = (Number::of(&l), Number::of(&r)) {
+            return fold(op, x, y).map_err(|m| err(m, span));
+        }
         let (a, b) = (self.array(l, ls)?, self.array(r, rs)?);
         Ok(Value::Array(crate::elementwise::binary(op, &a, &b).map_err(api(span))?))
     }
@@ -251,6 +256,14 @@ impl Evaluator<'_> {
                 let dtype = a.dtype_opt(usize::MAX, "dtype")?.unwrap_or(DType::Float64);
                 let chunks = a.chunks(&shape, dtype)?;
                 a.done()?;
+                let range = match dtype {
+                    DType::Int32 => Some(i32::MIN as f64..i32::MAX as f64 + 1.0),
+                    DType::Int64 => Some(-(2f64.powi(63))..2f64.powi(63)),
+                    _ => None,
+                };
+                if range.is_some_and(|r| !r.contains(&value)) {
+                    return Err(err(format!("{func}: fill value {value} out of bounds for {dtype}"), span));
+                }
                 crate::full(self.spec, &shape, value, &chunks, dtype)
             }
             "arange" => {
@@ -284,10 +297,101 @@ impl Evaluator<'_> {
     }
 }
 
+/// A number operand of scalar arithmetic (booleans count as integers, as in Python).
+#[derive(Clone, Copy)]
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    fn of(v: &Value) -> Option<Number> {
+        match *v {
+            Value::Int(i) => Some(Number::Int(i)),
+            Value::Bool(b) => Some(Number::Int(i64::from(b))),
+            Value::Float(f) => Some(Number::Float(f)),
+            _ => None,
+        }
+    }
+
+    fn to_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Float(f) => f,
+        }
+    }
+}
+
+/// Arithmetic and comparisons of two numbers, as Python computes them, so the
+/// result is still a Python scalar (weak: `x + (1 + 2)` keeps `x`'s type).
+/// Where Python would give a number cubed-rs cannot hold (an integer beyond
+/// 64 bits, a complex number) or raise, the answer is a clear error.
+fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value, String> {
+    use cubed_task::kernel::BinaryOp as B;
+    let (fx, fy) = (x.to_f64(), y.to_f64());
+    if op.is_comparison() {
+        let ord = match (x, y) {
+            (Number::Int(a), Number::Int(b)) => Some(a.cmp(&b)),
+            _ => fx.partial_cmp(&fy),
+        };
+        return Ok(Value::Bool(match op {
+            B::Lt => ord.is_some_and(|o| o.is_lt()),
+            B::Le => ord.is_some_and(|o| o.is_le()),
+            B::Gt => ord.is_some_and(|o| o.is_gt()),
+            B::Ge => ord.is_some_and(|o| o.is_ge()),
+            B::Eq => ord.is_some_and(|o| o.is_eq()),
+            _ => !ord.is_some_and(|o| o.is_eq()),
+        }));
+    }
+    let overflow = || format!("integer overflow: the result of {} does not fit a 64-bit integer", op.name());
+    if op == B::Div || (op == B::Pow && matches!(y, Number::Int(b) if b < 0)) || matches!((x, y), (Number::Float(_), _) | (_, Number::Float(_))) {
+        if op == B::Div && fy == 0.0 {
+            return Err("division by zero".into());
+        }
+        if op == B::Pow && fx == 0.0 && fy < 0.0 {
+            return Err("0.0 cannot be raised to a negative power".into());
+        }
+        if op == B::Pow && fx < 0.0 && fy.fract() != 0.0 {
+            return Err(format!("{fx} ** {fy} is a complex number, which cubed-rs does not support"));
+        }
+        let r = match op {
+            B::Add => fx + fy,
+            B::Sub => fx - fy,
+            B::Mul => fx * fy,
+            B::Div => fx / fy,
+            _ => fx.powf(fy),
+        };
+        if op == B::Pow && r.is_infinite() && fx.is_finite() && fy.is_finite() {
+            return Err(format!("{fx} ** {fy} is too large for a float"));
+        }
+        return Ok(Value::Float(r));
+    }
+    let (Number::Int(a), Number::Int(b)) = (x, y) else { unreachable!("floats handled above") };
+    match op {
+        B::Add => a.checked_add(b),
+        B::Sub => a.checked_sub(b),
+        B::Mul => a.checked_mul(b),
+        _ => u32::try_from(b).ok().and_then(|b| a.checked_pow(b)).or(match a {
+            0 | 1 => Some(a),
+            -1 => Some(if b % 2 == 0 { 1 } else { -1 }),
+            _ => None,
+        }),
+    }
+    .map(Value::Int)
+    .ok_or_else(overflow)
+}
+
+/// Largest integer a scalar holds exactly (scalars are stored as float64 in plans).
+const MAX_EXACT_INT: i64 = 1 << 53;
+
 /// Converts numbers to weak scalars; refuses non-numeric values.
 fn to_array(spec: &Spec, v: Value, span: Span) -> Result<Array, SyntaxError> {
     match v {
         Value::Array(a) => Ok(a),
+        Value::Int(i) if i.unsigned_abs() > MAX_EXACT_INT as u64 => Err(err(
+            format!("the integer {i} cannot be used exactly: cubed-rs holds scalars as float64, exact up to 2**53 ({MAX_EXACT_INT})"),
+            span,
+        )),
         Value::Int(i) => Ok(crate::scalar(spec, i as f64, DType::Int64)),
         Value::Float(f) => Ok(crate::scalar(spec, f, DType::Float64)),
         Value::Bool(b) => Ok(crate::scalar(spec, f64::from(u8::from(b)), DType::Bool)),
