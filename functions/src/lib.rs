@@ -3,6 +3,7 @@
 //! What ONE cubed-rs task does, and the contract it shares with the driver:
 //!
 //! - [`plan`]: the plan (arrays, ops, spec) as versioned JSON with a digest;
+//! - [`decode`]: bounded decoding of stored chunks;
 //! - [`kernel`] and [`chunk`]: per-chunk computations over `ndarray` data;
 //! - [`storage`]: Zarr arrays by URL (paths, `file://`, `memory://`, `s3://`)
 //!   through zarrs and object_store;
@@ -12,6 +13,7 @@
 //! Nothing here schedules: retries, backups and concurrency live in the driver.
 
 pub mod chunk;
+pub mod decode;
 pub mod dtype;
 pub mod error;
 pub mod faults;

@@ -8,16 +8,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ndarray::ArrayD;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use zarrs::array::{Array, ArrayBuilder, ArraySubset, CodecOptions};
+use zarrs::array::{Array, ArrayBuilder, CodecOptions};
 use zarrs::array::codec::{GzipCodec, ZstdCodec};
 use zarrs::storage::storage_adapter::async_to_sync::{AsyncToSyncBlockOn, AsyncToSyncStorageAdapter};
 use zarrs::storage::ReadableWritableListableStorage;
 use zarrs_object_store::AsyncObjectStore;
 
 use crate::chunk::ChunkData;
+use crate::decode::{encoded_limit, ChunkDecoder};
 use crate::dtype::DType;
 use crate::plan::{ArrayMeta, Codec};
 use crate::url::NormalUrl;
@@ -370,30 +370,79 @@ pub fn read_region(array: &ZarrArray, dtype: DType, chunks: &[u64], region: &[(u
     Ok(out)
 }
 
-macro_rules! typed_retrieve {
-    ($dtype:expr, $call:ident ( $($arg:expr),* )) => {
-        Ok(match $dtype {
-            DType::Bool => ChunkData::Bool($call::<ArrayD<bool>>($($arg),*)?),
-            DType::Int32 => ChunkData::Int32($call::<ArrayD<i32>>($($arg),*)?),
-            DType::Int64 => ChunkData::Int64($call::<ArrayD<i64>>($($arg),*)?),
-            DType::Float32 => ChunkData::Float32($call::<ArrayD<f32>>($($arg),*)?),
-            DType::Float64 => ChunkData::Float64($call::<ArrayD<f64>>($($arg),*)?),
-        })
+/// The object store holding `array`'s chunks, when the array was opened
+/// through [`StoreUrl`] (found by its storage handle, shared per root).
+fn object_store_of(array: &ZarrArray) -> Option<Arc<dyn ObjectStore>> {
+    let storage = array.storage();
+    let roots = roots().lock().ok()?;
+    roots
+        .values()
+        .find(|(_, zarr)| std::ptr::addr_eq(Arc::as_ptr(zarr), Arc::as_ptr(&storage)))
+        .map(|(store, _)| store.clone())
+}
+
+/// The encoded bytes of the object at `key`, or `None` when it does not exist;
+/// an object larger than `limit` is refused before its body is read.
+fn fetch_encoded(array: &ZarrArray, key: &zarrs::storage::StoreKey, limit: u64) -> Result<Option<bytes::Bytes>, crate::error::TaskError> {
+    use crate::error::TaskError;
+    let too_large = |size: u64| {
+        TaskError::fatal(format!(
+            "its encoded object is {size} bytes, more than any valid encoding of the chunk ({limit} bytes at most): the chunk is corrupt or belongs to another array"
+        ))
     };
+    let Some(store) = object_store_of(array) else {
+        let bytes = array.storage().get(key)?;
+        return match bytes {
+            Some(b) if b.len() as u64 > limit => Err(too_large(b.len() as u64)),
+            other => Ok(other),
+        };
+    };
+    let path = Path::from(key.as_str());
+    block_on_io(async {
+        let result = match store.get(&path).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(TaskError::retryable(format!("cannot read {path}: {e}"))),
+        };
+        if result.meta.size > limit {
+            return Err(too_large(result.meta.size));
+        }
+        let bytes = result.bytes().await.map_err(|e| TaskError::retryable(format!("cannot read {path}: {e}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large(bytes.len() as u64));
+        }
+        Ok(Some(bytes))
+    })
 }
 
+/// Reads and decodes one whole chunk, never decoding more than its size (see
+/// [`crate::decode`]); a chunk that does not exist is the fill value.
 fn retrieve_chunk(array: &ZarrArray, dtype: DType, coords: &[u64]) -> Result<ChunkData, crate::error::TaskError> {
-    fn get<T: zarrs::array::FromArrayBytes>(array: &ZarrArray, coords: &[u64]) -> Result<T, zarrs::array::ArrayError> {
-        array.retrieve_chunk::<T>(coords)
+    use crate::error::TaskError;
+    let key = array.chunk_key(coords);
+    let fatal = |m: String| TaskError::fatal(format!("chunk {coords:?} (object '{key}') cannot be read: {m}"));
+    if DType::from_zarrs(array.data_type()) != Some(dtype) {
+        return Err(fatal(format!("the array's data type is {}, not {dtype} as when the plan was made", array.data_type())));
     }
-    typed_retrieve!(dtype, get(array, coords))
+    let decoder = ChunkDecoder::new(array).map_err(fatal)?;
+    let shape: Vec<usize> = array.chunk_shape(coords)?.iter().map(|c| c.get() as usize).collect();
+    let expected = shape.iter().product::<usize>() as u64 * dtype.itemsize();
+    match fetch_encoded(array, &key, encoded_limit(expected)).map_err(|e| e.context(format!("chunk {coords:?} (object '{key}')")))? {
+        Some(encoded) => decoder.decode(array, &encoded, dtype, &shape).map_err(fatal),
+        None => {
+            let fill = zarrs::array::ArrayBytes::new_fill_value(array.data_type(), expected / dtype.itemsize(), array.fill_value())
+                .map_err(|e| fatal(e.to_string()))?;
+            crate::decode::from_array_bytes(dtype, fill, &shape, array).map_err(fatal)
+        }
+    }
 }
 
+/// The elements `local` (ranges per axis) of chunk `coords`: the whole chunk is
+/// decoded (bounded), then sliced.
 fn retrieve_chunk_subset(array: &ZarrArray, dtype: DType, coords: &[u64], local: &[std::ops::Range<u64>]) -> Result<ChunkData, crate::error::TaskError> {
-    fn get<T: zarrs::array::FromArrayBytes>(array: &ZarrArray, coords: &[u64], local: &[std::ops::Range<u64>]) -> Result<T, zarrs::array::ArrayError> {
-        array.retrieve_chunk_subset::<T>(coords, &ArraySubset::new_with_ranges(local))
-    }
-    typed_retrieve!(dtype, get(array, coords, local))
+    let chunk = retrieve_chunk(array, dtype, coords)?;
+    let region: Vec<(usize, usize)> = local.iter().map(|r| (r.start as usize, r.end as usize)).collect();
+    Ok(chunk.slice(&region))
 }
 
 /// Writes one whole chunk (edge chunks are padded to the chunk shape), always
