@@ -190,6 +190,123 @@ fn zarr_python_v3_blosc_int64_3d() {
     });
 }
 
+#[test]
+fn zarr_python_v3_crc32c_and_uncompressed_bool() {
+    // A checksum after the compressor, and no compressor at all: both decoded
+    // by cubed-rs' bounded decoder.
+    python_to_cubed(&Case {
+        name: "v3-zstd-crc32c-f64",
+        data: "rng.standard_normal((9, 11))",
+        create: "zarr_format=3, chunks=(4, 5), compressors=[zarr.codecs.ZstdCodec(level=1), zarr.codecs.Crc32cCodec()]",
+        metadata: ("zarr.json", "\"crc32c\""),
+        exprs: &[("a * 2 + 1", "a * 2 + 1", 0.0)],
+    });
+    python_to_cubed(&Case {
+        name: "v3-none-bool",
+        data: "rng.random((9, 11)) > 0.5",
+        create: "zarr_format=3, chunks=(4, 5), compressors=None",
+        metadata: ("zarr.json", "\"bytes\""),
+        exprs: &[("where(a, 1, 0)", "np.where(a, 1, 0)", 0.0), ("logical_not(a)", "~a", 0.0)],
+    });
+}
+
+#[test]
+fn zarr_python_v2_big_endian_fortran_order() {
+    // Byte order and F order are decoded by zarrs after the bounded decompression.
+    python_to_cubed(&Case {
+        name: "v2-be-f-order",
+        data: "rng.standard_normal((10, 7)).astype('>f8')",
+        create: "zarr_format=2, chunks=(4, 3), order='F', compressors=numcodecs.Zstd(level=1)",
+        metadata: (".zarray", "\"F\""),
+        exprs: &[("a * 2 + 1", "(a * 2 + 1).astype('<f8')", 0.0), ("sum(a, axis=1)", "np.sum(a, axis=1).astype('<f8')", 1e-12)],
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Hostile chunks: bounded decoding
+// ---------------------------------------------------------------------------
+
+/// Writes a 512 x 512 float64 array (one 2 MiB chunk) with zarr-python, then
+/// replaces its chunk with a hostile one. argv: KIND PATH.
+const WRITE_HOSTILE: &str = r#"
+import sys, os, struct, zlib
+import numpy as np, zarr
+kind, path = sys.argv[1:]
+codec = {"zstd": zarr.codecs.ZstdCodec(level=3), "gzip": zarr.codecs.GzipCodec(level=6),
+         "blosc": zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")}[kind.split("-")[0]]
+arr = zarr.create_array(path, shape=(512, 512), chunks=(512, 512), dtype="float64", compressors=codec, zarr_format=3)
+arr[...] = np.arange(512 * 512, dtype="float64").reshape(512, 512)
+chunk = os.path.join(path, "c", "0", "0")
+def rle_blocks(n, size=1 << 17):
+    # zstd RLE blocks: a 3-byte header (last flag, type 1, size) and the byte to repeat.
+    return b"".join(((i == n - 1) | (1 << 1) | (size << 3)).to_bytes(3, "little") + b"\0" for i in range(n))
+magic = struct.pack("<I", 0xFD2FB528)
+if kind == "zstd-declared":
+    # Single segment, an 8-byte frame content size of 6 GiB, one RLE block: 17 bytes.
+    data = magic + bytes([0xE0]) + struct.pack("<Q", 6 << 30) + rle_blocks(1)
+elif kind == "zstd-undeclared":
+    # No content size, a 128 KiB window, 8192 RLE blocks of 128 KiB: 32 KB that decode to 1 GiB.
+    data = magic + bytes([0x00, 0x38]) + rle_blocks(8192)
+elif kind == "gzip-bomb":
+    # 1 GiB of zeros: about 1 MB of gzip.
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = b"".join(c.compress(bytes(1 << 20)) for _ in range(1024)) + c.flush()
+elif kind == "blosc-lying":
+    # A valid chunk whose header claims nbytes of almost 2 GiB.
+    data = bytearray(open(chunk, "rb").read())
+    struct.pack_into("<I", data, 4, (1 << 31) - 1024)
+elif kind == "zstd-huge-object":
+    # A 1 GB object (sparse: no disk used).
+    data = None
+    with open(chunk, "wb") as f:
+        f.truncate(1 << 30)
+if data is not None:
+    with open(chunk, "wb") as f:
+        f.write(data)
+"#;
+
+/// Runs a command with 3 GiB of address space (so a huge allocation fails, as
+/// on a small machine) and prints its exit code, its peak RSS in KiB and its stderr.
+const RUN_MEASURED: &str = r#"
+import sys, subprocess, resource
+def limit():
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True, preexec_fn=limit)
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(p.stderr)
+"#;
+
+#[test]
+fn hostile_chunks_are_clear_errors_within_bounded_memory() {
+    let dir = temp_dir("hostile");
+    let dir = dir.path();
+    let cases = [
+        ("zstd-declared", "its zstd frame declares 6442450944 bytes, more than the 2097152 the chunk can hold"),
+        ("zstd-undeclared", "it decodes to more than the 2097152 bytes the chunk can hold"),
+        ("gzip-bomb", "it decodes to more than the 2097152 bytes the chunk can hold"),
+        ("blosc-lying", "its blosc header declares 2147482624 bytes, more than the 2097152 the chunk can hold"),
+        ("zstd-huge-object", "its encoded object is 1073741824 bytes, more than any valid encoding of the chunk"),
+    ];
+    for (kind, message) in cases {
+        let input = dir.join(format!("{kind}.zarr"));
+        run_python(WRITE_HOSTILE, [OsString::from(kind), input.clone().into_os_string()]);
+        let mut eval = Eval::new("sum(a)", dir.join("work")).input("a", &input);
+        let cmd = eval.command();
+        let mut args = vec![cmd.get_program().to_os_string()];
+        args.extend(cmd.get_args().map(|a| a.to_os_string()));
+        let out = run_python(RUN_MEASURED, args);
+        let (status, stderr) = out.split_once('\n').unwrap_or((&out, ""));
+        let (code, rss_kib) = status.split_once(' ').expect("exit code and peak RSS");
+        let rss_kib: u64 = rss_kib.parse().expect("peak RSS in KiB");
+        assert_eq!(code, "1", "{kind}: cubed should exit 1 with an error; stderr:\n{stderr}");
+        let chunk = format!("chunk [0, 0] (object '{}", input.join("c/0/0").display().to_string().trim_start_matches('/'));
+        assert!(stderr.contains(&chunk) && stderr.contains(message), "{kind}: expected an error naming {chunk} and saying {message:?}; stderr:\n{stderr}");
+        assert!(stderr.contains("(attempt 1)") && !stderr.contains("attempt 2"), "{kind}: a corrupt chunk is not retried; stderr:\n{stderr}");
+        // The task is projected at about 110 MB; a bomb would take 1 GiB or more.
+        assert!(rss_kib < 150 << 10, "{kind}: cubed peaked at {rss_kib} KiB of RSS");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // cubed-rs -> zarr-python
 // ---------------------------------------------------------------------------
