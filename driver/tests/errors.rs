@@ -97,3 +97,20 @@ fn over_budget_plans_are_refused_before_any_task_runs() {
     // Nothing was created.
     assert!(cubed::from_zarr(&s, &out_url).is_err());
 }
+
+#[test]
+fn what_numpy_refuses_is_a_plan_time_error() {
+    let s = spec();
+    let a = cubed::astype(&cubed::arange(&s, 0.0, 3.0, 1.0, 3, DType::Int64).unwrap(), DType::Int32).unwrap();
+    let e = cubed::add(&a, &cubed::scalar(&s, 3e9, DType::Int64)).unwrap_err().to_string();
+    assert!(e.contains("Python integer 3000000000 out of bounds for int32"), "{e}");
+    // Comparisons are exact instead, and a scalar that fits is fine.
+    assert!(cubed::less(&a, &cubed::scalar(&s, 3e9, DType::Int64)).is_ok());
+    assert!(cubed::add(&a, &cubed::scalar(&s, 2147483647.0, DType::Int64)).is_ok());
+    let ones = cubed::ones(&s, &[2], &[2], DType::Int64).unwrap();
+    let e = cubed::pow(&ones, &cubed::scalar(&s, -1.0, DType::Int64)).unwrap_err().to_string();
+    assert!(e.contains("Integers to negative integer powers are not allowed"), "{e}");
+    let e = cubed::pow(&ones, &cubed::full(&s, &[2], -2.0, &[2], DType::Int64).unwrap()).unwrap_err().to_string();
+    assert!(e.contains("Integers to negative integer powers are not allowed"), "{e}");
+    assert!(cubed::pow(&ones, &cubed::scalar(&s, -1.0, DType::Float64)).is_ok());
+}
