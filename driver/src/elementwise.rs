@@ -132,8 +132,19 @@ fn check_weak_integer(op: BinaryOp, a: &Array, b: &Array, compute: DType) -> Res
 pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let mut compute = result_type(a, b);
     compute = check_weak_integer(op, a, b, compute)?;
-    if compute == DType::Bool && !op.is_comparison() {
-        compute = DType::Int64;
+    // numpy: bool + bool is logical or, bool * bool logical and (both bool);
+    // bool - bool is refused; bool ** bool gives int8, which cubed-rs lacks.
+    match (compute, op) {
+        (DType::Bool, BinaryOp::Sub) => {
+            return Err(CubedError::Invalid(
+                "numpy boolean subtract, the `-` operator, is not supported; use logical_not(a == b) for xor, or cast first, e.g. astype(a, int64) - b".into(),
+            ))
+        }
+        (DType::Bool, BinaryOp::Pow) => {
+            return Err(CubedError::Invalid("pow of two bool arrays gives int8 in numpy, which cubed-rs does not support; cast first, e.g. astype(a, int64) ** b".into()))
+        }
+        (DType::Bool, BinaryOp::Div) => compute = DType::Float64,
+        _ => {}
     }
     if op == BinaryOp::Div && !compute.is_float() {
         compute = DType::Float64;

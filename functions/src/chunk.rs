@@ -390,6 +390,10 @@ impl ChunkData {
             }));
         }
         Ok(match (lhs, rhs) {
+            (ChunkData::Bool(a), ChunkData::Bool(b)) if matches!(op, BinaryOp::Add | BinaryOp::Mul) => {
+                // numpy: `+` of bools is logical or, `*` logical and.
+                ChunkData::Bool(zip_reusing(a, b, &shape, move |x, y| if op == BinaryOp::Add { x | y } else { x & y }))
+            }
             (ChunkData::Int32(a), ChunkData::Int32(b)) => ChunkData::Int32(arith(op, a, int_exponent(op, b)?, &shape)),
             (ChunkData::Int64(a), ChunkData::Int64(b)) => ChunkData::Int64(arith(op, a, int_exponent(op, b)?, &shape)),
             (ChunkData::Float32(a), ChunkData::Float32(b)) => ChunkData::Float32(arith(op, a, b, &shape)),
@@ -552,6 +556,12 @@ fn arith<T: Numeric>(op: BinaryOp, a: ArrayD<T>, b: ArrayD<T>, shape: &[usize]) 
         BinaryOp::Pow => x.pow(y),
         _ => unreachable!("comparisons handled by compare()"),
     };
+    zip_reusing(a, b, shape, f)
+}
+
+/// `f` elementwise over `a` and `b` broadcast to `shape`, written into whichever
+/// operand already has that shape (so no new buffer is allocated).
+fn zip_reusing<T: Copy>(a: ArrayD<T>, b: ArrayD<T>, shape: &[usize], f: impl Fn(T, T) -> T) -> ArrayD<T> {
     if a.shape() == shape {
         let mut a = a;
         let bv = b.broadcast(IxDyn(shape)).expect("shape checked");
@@ -610,6 +620,14 @@ mod tests {
         // Float exponents may be negative.
         let p = ChunkData::binary(BinaryOp::Pow, i64s(&[2]), i64s(&[-1]), DType::Float64).unwrap();
         assert_eq!(p.to_f64_vec(), vec![0.5]);
+    }
+
+    #[test]
+    fn bool_add_is_or_and_multiply_is_and() {
+        let b = |v: &[bool]| ChunkData::Bool(ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).unwrap());
+        let (t, f) = (b(&[true, true, false, false]), b(&[true, false, true, false]));
+        assert_eq!(ChunkData::binary(BinaryOp::Add, t.clone(), f.clone(), DType::Bool).unwrap(), b(&[true, true, true, false]));
+        assert_eq!(ChunkData::binary(BinaryOp::Mul, t, f, DType::Bool).unwrap(), b(&[true, false, false, false]));
     }
 
     #[test]

@@ -78,6 +78,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ("astype(arange(3), float32) + 1e300", "np.arange(3, dtype=np.float32) + 1e300", ""),
     ("ones((3,), dtype=bool) + 1", "np.ones((3,), dtype=bool) + 1", ""),
     ("ones((3,), dtype=bool) * 2.5", "np.ones((3,), dtype=bool) * 2.5", ""),
+    // Bool with bool: or, and, true division; subtract refused.
+    ("ones((3,), dtype=bool) + (arange(3) > 0)", "np.ones((3,), dtype=bool) + (np.arange(3) > 0)", ""),
+    ("(arange(3) > 0) * (arange(3) < 2)", "(np.arange(3) > 0) * (np.arange(3) < 2)", ""),
+    ("(arange(3) > 0) + True", "(np.arange(3) > 0) + True", ""),
+    ("(arange(3) > 0) / (arange(3) < 2)", "(np.arange(3) > 0) / (np.arange(3) < 2)", ""),
+    ("(arange(3) > 0) - (arange(3) < 2)", "(np.arange(3) > 0) - (np.arange(3) < 2)", "numpy boolean subtract, the `-` operator, is not supported"),
     // True division of integers, by zero too; abs and casts at the edges.
     ("arange(3) / 0", "np.arange(3) / 0", ""),
     ("astype(arange(3), int32) / astype(arange(3), int32)", "np.arange(3, dtype=np.int32) / np.arange(3, dtype=np.int32)", ""),
