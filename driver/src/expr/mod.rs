@@ -381,18 +381,25 @@ fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value,
     .ok_or_else(overflow)
 }
 
-/// Largest integer a scalar holds exactly (scalars are stored as float64 in plans).
+/// Every integer up to this magnitude is exact as a float64 (how plans hold numbers).
 const MAX_EXACT_INT: i64 = 1 << 53;
+
+/// An integer as the float64 a plan holds it in, refused when it would not be exact.
+fn exact_int(i: i64, span: Span) -> Result<f64, SyntaxError> {
+    if (i as f64) as i128 != i128::from(i) {
+        return Err(err(
+            format!("the integer {i} cannot be used exactly: cubed-rs holds numbers in plans as float64, exact for every integer up to 2**53 ({MAX_EXACT_INT})"),
+            span,
+        ));
+    }
+    Ok(i as f64)
+}
 
 /// Converts numbers to weak scalars; refuses non-numeric values.
 fn to_array(spec: &Spec, v: Value, span: Span) -> Result<Array, SyntaxError> {
     match v {
         Value::Array(a) => Ok(a),
-        Value::Int(i) if i.unsigned_abs() > MAX_EXACT_INT as u64 => Err(err(
-            format!("the integer {i} cannot be used exactly: cubed-rs holds scalars as float64, exact up to 2**53 ({MAX_EXACT_INT})"),
-            span,
-        )),
-        Value::Int(i) => Ok(crate::scalar(spec, i as f64, DType::Int64)),
+        Value::Int(i) => Ok(crate::scalar(spec, exact_int(i, span)?, DType::Int64)),
         Value::Float(f) => Ok(crate::scalar(spec, f, DType::Float64)),
         Value::Bool(b) => Ok(crate::scalar(spec, f64::from(u8::from(b)), DType::Bool)),
         other => Err(err(format!("expected an array or a number, found {}", other.describe()), span)),
@@ -442,7 +449,7 @@ impl<'e> Args<'e> {
     fn number_opt(&mut self, index: usize, name: &str) -> Result<Option<f64>, SyntaxError> {
         match self.take(index, name) {
             None | Some((Value::None, _)) => Ok(None),
-            Some((Value::Int(i), _)) => Ok(Some(i as f64)),
+            Some((Value::Int(i), s)) => exact_int(i, s).map(Some),
             Some((Value::Float(f), _)) => Ok(Some(f)),
             Some((Value::Bool(b), _)) => Ok(Some(f64::from(u8::from(b)))),
             Some((v, s)) => Err(err(format!("{name} must be a number, found {}", v.describe()), s)),
@@ -523,7 +530,7 @@ impl<'e> Args<'e> {
     fn nested(&mut self, index: usize, name: &str) -> Result<(Vec<f64>, Vec<u64>), SyntaxError> {
         fn walk(v: &Value, depth: usize, shape: &mut Vec<u64>, out: &mut Vec<f64>, s: Span) -> Result<(), SyntaxError> {
             match v {
-                Value::Int(i) => out.push(*i as f64),
+                Value::Int(i) => out.push(exact_int(*i, s)?),
                 Value::Float(f) => out.push(*f),
                 Value::Bool(b) => out.push(f64::from(u8::from(*b))),
                 Value::Tuple(items) => {
