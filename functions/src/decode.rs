@@ -234,10 +234,13 @@ fn too_large(cap: impl std::fmt::Display) -> String {
 
 /// A chunk of `dtype` and `shape` whose bytes (native order) `fill` writes.
 fn typed(dtype: DType, shape: &[usize], fill: impl FnOnce(&mut [u8]) -> Result<(), String>) -> Result<ChunkData, String> {
-    fn pod<T: bytemuck::Pod>(shape: &[usize], fill: impl FnOnce(&mut [u8]) -> Result<(), String>) -> Result<ArrayD<T>, String> {
+    fn pod<T: bytemuck::Pod>(shape: &[usize], fill: impl FnOnce(&mut [u8]) -> Result<(), String>) -> Result<Vec<T>, String> {
         let mut v = vec![T::zeroed(); shape.iter().product()];
         fill(bytemuck::cast_slice_mut(&mut v))?;
-        Ok(ArrayD::from_shape_vec(IxDyn(shape), v).expect("length matches the shape"))
+        Ok(v)
+    }
+    fn array<T>(shape: &[usize], v: Vec<T>) -> ArrayD<T> {
+        ArrayD::from_shape_vec(IxDyn(shape), v).expect("length matches the shape")
     }
     Ok(match dtype {
         DType::Bool => {
@@ -245,12 +248,13 @@ fn typed(dtype: DType, shape: &[usize], fill: impl FnOnce(&mut [u8]) -> Result<(
             if raw.iter().any(|&b| b > 1) {
                 return Err("it holds a bool value other than 0 or 1".into());
             }
-            ChunkData::Bool(raw.mapv(|b| b == 1))
+            // Collected in place: same size and alignment.
+            ChunkData::Bool(array(shape, raw.into_iter().map(|b| b == 1).collect()))
         }
-        DType::Int32 => ChunkData::Int32(pod(shape, fill)?),
-        DType::Int64 => ChunkData::Int64(pod(shape, fill)?),
-        DType::Float32 => ChunkData::Float32(pod(shape, fill)?),
-        DType::Float64 => ChunkData::Float64(pod(shape, fill)?),
+        DType::Int32 => ChunkData::Int32(array(shape, pod(shape, fill)?)),
+        DType::Int64 => ChunkData::Int64(array(shape, pod(shape, fill)?)),
+        DType::Float32 => ChunkData::Float32(array(shape, pod(shape, fill)?)),
+        DType::Float64 => ChunkData::Float64(array(shape, pod(shape, fill)?)),
     })
 }
 
