@@ -428,7 +428,9 @@ fn retrieve_chunk(array: &ZarrArray, dtype: DType, coords: &[u64]) -> Result<Chu
     let shape: Vec<usize> = array.chunk_shape(coords)?.iter().map(|c| c.get() as usize).collect();
     let expected = shape.iter().product::<usize>() as u64 * dtype.itemsize();
     match fetch_encoded(array, &key, encoded_limit(expected)).map_err(|e| e.context(format!("chunk {coords:?} (object '{key}')")))? {
-        Some(encoded) => decoder.decode(array, &encoded, dtype, &shape).map_err(fatal),
+        Some(encoded) => decoder
+            .decode(array, &encoded, dtype, &shape)
+            .map_err(|m| fatal(format!("{m} (the stored chunk is corrupt or was not written for this array; rewrite the array from its source)"))),
         None => {
             let fill = zarrs::array::ArrayBytes::new_fill_value(array.data_type(), expected / dtype.itemsize(), array.fill_value())
                 .map_err(|e| fatal(e.to_string()))?;

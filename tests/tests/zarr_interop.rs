@@ -11,7 +11,7 @@
 
 use std::ffi::OsString;
 
-use cubed_e2e::{cubed, run, run_python, temp_dir, Eval};
+use cubed_e2e::{cubed, run, run_failing, run_python, temp_dir, Eval};
 
 // ---------------------------------------------------------------------------
 // zarr-python -> cubed-rs -> zarr-python
@@ -305,6 +305,24 @@ fn hostile_chunks_are_clear_errors_within_bounded_memory() {
         // The task is projected at about 110 MB; a bomb would take 1 GiB or more.
         assert!(rss_kib < 150 << 10, "{kind}: cubed peaked at {rss_kib} KiB of RSS");
     }
+}
+
+#[test]
+fn sharded_inputs_are_refused_clearly() {
+    // zarrs would decode a shard's inner chunks without a bound; until cubed-rs
+    // decodes shards itself, a sharded input is a clear error, not a risk.
+    let dir = temp_dir("sharded");
+    let input = dir.path().join("sharded.zarr");
+    let write = "import sys, numpy as np, zarr\n\
+                 a = zarr.create_array(sys.argv[1], shape=(8, 8), chunks=(2, 2), shards=(4, 4), dtype='float64')\n\
+                 a[...] = np.arange(64.0).reshape(8, 8)";
+    run_python(write, [input.as_os_str()]);
+    let mut eval = Eval::new("sum(a)", dir.path().join("work")).input("a", &input);
+    let stderr = run_failing(eval.command());
+    assert!(
+        stderr.contains("chunk [0, 0]") && stderr.contains("its codec 'sharding_indexed' is not one cubed-rs reads"),
+        "stderr:\n{stderr}"
+    );
 }
 
 // ---------------------------------------------------------------------------
