@@ -305,13 +305,14 @@ mod tests {
 
     #[test]
     fn task_ranges_are_bounded_before_anything_is_allocated() {
-        // An op claiming 10^12 tasks: a payload for all of them is refused, not allocated.
-        let (dir, digest) = published_with_tasks("handler-huge", 1_000_000_000_000);
+        // A payload for 10^12 tasks is refused before anything is allocated for it
+        // (the plan's op has the most tasks a plan may have).
+        let (dir, digest) = published_with_tasks("handler-huge", crate::plan::MAX_TASKS_PER_OP);
         let cases = [
             (0, 1_000_000_000_000, "task range [0, 1000000000000) must hold 1 to 512 tasks"),
             (5, 3, "task range [5, 3) must hold 1 to 512 tasks"),
             (7, 7, "task range [7, 7) must hold 1 to 512 tasks"),
-            (u64::MAX - 1, u64::MAX, "task range [18446744073709551614, 18446744073709551615) is out of range for op-001 (1000000000000 tasks)"),
+            (u64::MAX - 1, u64::MAX, "task range [18446744073709551614, 18446744073709551615) is out of range for op-001 (2097152 tasks)"),
         ];
         for (start, stop, expected) in cases {
             let e = handle(payload(&dir, &digest, "op-001", start, stop)).unwrap_err();

@@ -131,6 +131,7 @@ pub enum Node {
     /// A constant array (also scalars: shape `[]`).
     Full {
         /// The value.
+        #[serde(with = "crate::float_json")]
         value: f64,
         /// Element type.
         dtype: DType,
@@ -140,8 +141,10 @@ pub enum Node {
     /// `start + step * i` along one axis.
     Arange {
         /// First value.
+        #[serde(with = "crate::float_json")]
         start: f64,
         /// Increment.
+        #[serde(with = "crate::float_json")]
         step: f64,
         /// Number of values.
         len: u64,
@@ -166,6 +169,7 @@ pub enum Node {
         /// Shape.
         shape: Vec<u64>,
         /// Values in row-major order.
+        #[serde(with = "crate::float_json::vec")]
         values: Vec<f64>,
     },
     /// `astype`.

@@ -17,6 +17,7 @@ pub mod decode;
 pub mod dtype;
 pub mod error;
 pub mod faults;
+pub mod float_json;
 pub mod handler;
 pub mod kernel;
 pub mod memory;

@@ -337,6 +337,7 @@ pub enum OpKind {
         /// Accumulation type (the kernel's result is cast to it first).
         acc_dtype: DType,
         /// When set, the final result is divided by this (a mean) after the combine.
+        #[serde(with = "crate::float_json::option")]
         divide_by: Option<f64>,
         /// True on the last round: drop the reduced axes from the output.
         squeeze: bool,

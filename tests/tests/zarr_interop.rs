@@ -475,9 +475,9 @@ fn rechunk_round_trip() {
         ],
     );
 
-    // Default memory, and a tiny budget (6 kB beyond the 8 MiB per-task overhead) that forces a multi-stage rechunk
+    // Default memory, and a tiny budget (11 kB beyond the 8 MiB per-task overhead) that forces a multi-stage rechunk
     // through intermediate arrays.
-    let budgets: [&[&str]; 2] = [&[], &["--allowed-mem", "8394608", "--reserved-mem", "0"]];
+    let budgets: [&[&str]; 2] = [&[], &["--allowed-mem", "8400000", "--reserved-mem", "0"]];
     let mut check = vec![input.clone().into_os_string(), npy.into_os_string()];
     for (i, budget) in budgets.into_iter().enumerate() {
         if !budget.is_empty() {

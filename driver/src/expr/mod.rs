@@ -50,7 +50,7 @@ const AUTO_CHUNK_BYTES: u64 = 32 << 20;
 /// Chunks of at most ~32 MB: halve the longest chunk axis until small enough.
 pub fn auto_chunks(shape: &[u64], itemsize: u64) -> Vec<u64> {
     let mut chunks: Vec<u64> = shape.iter().map(|&s| s.max(1)).collect();
-    while chunks.iter().product::<u64>() * itemsize > AUTO_CHUNK_BYTES {
+    while cubed_task::plan::saturating_product(&chunks).saturating_mul(itemsize) > AUTO_CHUNK_BYTES {
         let k = (0..chunks.len()).max_by_key(|&k| chunks[k]).expect("non-empty when over the target");
         if chunks[k] == 1 {
             break;
