@@ -159,3 +159,18 @@ proptest! {
         let _ = read_region(&array, DType::Float64, &[4, 4], &[(0, 4), (0, 4)]);
     }
 }
+
+/// Found by the `expr` fuzz target: a literal that overflows to infinity (and
+/// NaN constants) gave a plan whose JSON no reader took back.
+#[test]
+fn plans_with_non_finite_constants_read_back() {
+    let s = spec();
+    let inputs = HashMap::new();
+    let arrays = cubed::expr::evaluate("where(arange(3) > 0, 933333333332e333333 + 32, -1e999) * full((3,), 0.0) / 0.0", &s, &inputs).unwrap();
+    let outputs: Vec<Output> = arrays.into_iter().map(|array| Output { array, url: None }).collect();
+    let built = cubed::build_plan(&outputs, &PlanOptions::default()).unwrap();
+    let back = Plan::from_json(&built.plan.to_json()).unwrap();
+    assert_eq!(back.digest(), built.plan.digest());
+    let got = compute(&[&outputs[0].array]);
+    assert!(got[0].iter().all(|v| v.is_nan()), "{:?}", got[0]);
+}
