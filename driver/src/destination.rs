@@ -128,7 +128,7 @@ impl Lease {
             self.run,
             self.pid,
             self.host,
-            &self.digest[..self.digest.len().min(16)],
+            self.digest.chars().take(16).collect::<String>(),
             self.since_unix_s
         )
     }

@@ -21,6 +21,12 @@ use crate::error::{CubedError, Result};
 use crate::memory_model::projected_mem;
 use crate::rechunk::plan_rechunk;
 
+/// The deepest chain of elementwise operations fused into one kernel. Kernels
+/// are nested JSON in a plan, and every reader (`cubed run`, batch jobs, the
+/// Lambda handler) parses JSON at most 128 levels deep: a longer chain is
+/// split into several ops.
+pub const MAX_FUSED_DEPTH: usize = 64;
+
 /// A requested result: an array and where to write it (`None`: a scratch array in the work dir).
 #[derive(Clone)]
 pub struct Output {
@@ -176,6 +182,23 @@ impl Planner<'_> {
             if store || self.outputs.contains_key(&id) {
                 self.stored.insert(id);
             }
+        }
+        // Depth guard: a kernel is nested data in the plan, so no fused chain may
+        // grow deeper than MAX_FUSED_DEPTH; a longer chain is stored every so
+        // often. Ids ascend from arguments to consumers, so one pass suffices.
+        let mut depth: HashMap<u64, usize> = HashMap::new();
+        for (&id, a) in &self.graph.nodes {
+            let below = args_of(a)
+                .iter()
+                .map(|x| if self.stored.contains(&x.node.id) { 0 } else { depth.get(&x.node.id).copied().unwrap_or(0) })
+                .max()
+                .unwrap_or(0);
+            let mut d = below + 1;
+            if d >= MAX_FUSED_DEPTH && matches!(a.node.op, LogicalOp::Map { .. }) {
+                self.stored.insert(id);
+                d = 0;
+            }
+            depth.insert(id, d);
         }
         // Guards: split until every fused kernel reads few enough arrays and fits in memory.
         loop {

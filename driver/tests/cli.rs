@@ -78,3 +78,33 @@ fn bad_input_gives_clear_errors_and_no_panic() {
         assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
     }
 }
+
+#[test]
+fn deep_expressions_are_refused_clearly_or_give_plans_every_reader_takes_back() {
+    let w = temp("deep");
+    let work = w.join("work");
+    let work = work.to_str().unwrap();
+    // 10,000 terms in one expression: a clear error, not a stack overflow.
+    let long = format!("ones((2,)){}", " + 1".repeat(10_000));
+    let (ok, _, err) = cubed(&["eval", &long, "-q", "--work-dir", work]);
+    assert!(!ok && err.contains("expression is nested too deeply") && err.lines().all(|l| l.len() < 300), "{}", &err[..err.len().min(2000)]);
+    // Just below the limit, and 10,000 chained bindings: saved plans and jobs read back.
+    let cases = [
+        (format!("ones((2,)){}", " + 1".repeat(95)), "[96.0, 96.0]"),
+        (format!("x = ones((2,), chunks=(1,)); {} x", "x = x + 1;".repeat(10_000)), "[10001.0, 10001.0]"),
+    ];
+    for (i, (expr, want)) in cases.iter().enumerate() {
+        let plan = w.join(format!("plan{i}.json"));
+        let (ok, out, err) = cubed(&["eval", expr, "-q", "--work-dir", work, "--save-plan", plan.to_str().unwrap()]);
+        assert!(ok, "{}", &err[..err.len().min(2000)]);
+        assert_eq!(out.trim(), *want);
+        let out_zarr = w.join(format!("out{i}.zarr"));
+        let (ok, _, err) = cubed(&["run", plan.to_str().unwrap(), "-q"]);
+        assert!(ok, "cubed run: {err}");
+        let job = w.join(format!("job{i}"));
+        let (ok, _, err) = cubed(&["eval", expr, "-o", out_zarr.to_str().unwrap(), "-q", "--work-dir", work, "--save-job", job.to_str().unwrap()]);
+        assert!(ok, "save-job: {err}");
+        let (ok, out, err) = cubed(&["batch", "status", job.to_str().unwrap()]);
+        assert!(ok && out.contains("op-001"), "batch status: {out}{err}");
+    }
+}

@@ -137,27 +137,28 @@ impl SyntaxError {
     /// (1-based line and column, column counted in chars; at least one caret).
     #[must_use]
     pub fn render(&self, source: &str) -> String {
+        /// Characters of context shown on each side of the error in a long line.
+        const CONTEXT: usize = 80;
         let (line, col, line_start) = line_col(source, self.span.start);
         let start = floor_boundary(source, self.span.start).max(line_start);
         let line_end = source[line_start..]
             .find('\n')
             .map_or(source.len(), |i| line_start + i);
         let text = source[line_start..line_end].trim_end_matches('\r');
-        let end = floor_boundary(source, self.span.end).min(line_start + text.len());
-        let carets = if end > start {
-            source[start..end].chars().count()
-        } else {
-            0
-        }
-        .max(1);
-        let pad: String = source[line_start..start]
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let end = floor_boundary(source, self.span.end).min(line_start + text.len()).max(start);
+        let before: Vec<char> = source[line_start..start].chars().collect();
+        let marked: Vec<char> = source[start..end].chars().collect();
+        let after: Vec<char> = source[end..line_start + text.len()].chars().collect();
+        // A long line is cut around the error, marked with "...".
+        let (cut_before, before) = if before.len() > CONTEXT { ("...", &before[before.len() - CONTEXT..]) } else { ("", &before[..]) };
+        let (marked, cut_marked) = if marked.len() > CONTEXT { (&marked[..CONTEXT], "...") } else { (&marked[..], "") };
+        let (after, cut_after) = if after.len() > CONTEXT && cut_marked.is_empty() { (&after[..CONTEXT], "...") } else if cut_marked.is_empty() { (&after[..], "") } else { (&after[..0], "") };
+        let shown: String = [cut_before, &before.iter().collect::<String>(), &marked.iter().collect::<String>(), cut_marked, &after.iter().collect::<String>(), cut_after].concat();
+        let pad: String = cut_before.chars().chain(before.iter().copied()).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         format!(
-            "error at line {line}, column {col}: {}\n  {text}\n  {pad}{}",
+            "error at line {line}, column {col}: {}\n  {shown}\n  {pad}{}",
             self.message,
-            "^".repeat(carets)
+            "^".repeat(marked.len().max(1))
         )
     }
 }
@@ -609,6 +610,14 @@ impl Parser<'_> {
     }
 
     fn parse_additive(&mut self) -> PResult<Expr> {
+        let outer = self.depth;
+        let result = self.parse_additive_chain();
+        self.depth = outer;
+        result
+    }
+
+    /// Each operator of the chain makes the tree one level deeper.
+    fn parse_additive_chain(&mut self) -> PResult<Expr> {
         let mut lhs = self.parse_term()?;
         loop {
             let op = match self.peek().tok {
@@ -616,12 +625,20 @@ impl Parser<'_> {
                 Tok::Minus => BinaryOp::Sub,
                 _ => return Ok(lhs),
             };
+            self.enter()?;
             self.bump();
             lhs = binary(op, lhs, self.parse_term()?);
         }
     }
 
     fn parse_term(&mut self) -> PResult<Expr> {
+        let outer = self.depth;
+        let result = self.parse_term_chain();
+        self.depth = outer;
+        result
+    }
+
+    fn parse_term_chain(&mut self) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
         loop {
             let op = match self.peek().tok {
@@ -629,18 +646,29 @@ impl Parser<'_> {
                 Tok::Slash => BinaryOp::Div,
                 _ => return Ok(lhs),
             };
+            self.enter()?;
             self.bump();
             lhs = binary(op, lhs, self.parse_unary()?);
         }
     }
 
-    /// `unary := ('-' | '+') unary | power`; also the recursion-depth guard.
-    fn parse_unary(&mut self) -> PResult<Expr> {
+    /// Goes one level deeper into the expression tree, refusing to pass
+    /// [`MAX_DEPTH`]: nested calls and parentheses, and also each operator of a
+    /// chain like `a + 1 + 1 + ...`, whose tree is as deep as it is long.
+    fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_DEPTH {
-            let message = format!("expression is nested too deeply (more than {MAX_DEPTH} levels)");
+            let message = format!(
+                "expression is nested too deeply (more than {MAX_DEPTH} levels); split it with names, e.g. `x = <first part>; x + <rest>`"
+            );
             return Err(SyntaxError::new(message, self.peek().span));
         }
         self.depth += 1;
+        Ok(())
+    }
+
+    /// `unary := ('-' | '+') unary | power`; also the recursion-depth guard.
+    fn parse_unary(&mut self) -> PResult<Expr> {
+        self.enter()?;
         let result = self.parse_unary_inner();
         self.depth -= 1;
         result
@@ -1029,6 +1057,29 @@ mod tests {
         );
         assert!(err(&"(".repeat(5000)).starts_with("expression is nested too deeply"));
         assert!(err(&"-".repeat(5000)).starts_with("expression is nested too deeply"));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_error() {
+        let src = format!("{}(", "a + ".repeat(500));
+        let e = parse(&src).unwrap_err().render(&src);
+        let lines: Vec<&str> = e.lines().collect();
+        assert!(lines[1].starts_with("  ...") && lines[1].len() < 200, "{e}");
+        let caret = lines[2].find('^').expect("a caret");
+        assert!(caret <= lines[1].len() + 1 && lines[2].len() < 200, "{e}");
+        // Short lines are shown whole.
+        assert_eq!(parse("a +").unwrap_err().render("a +").lines().nth(1), Some("  a +"));
+    }
+
+    #[test]
+    fn long_operator_chains_count_as_depth() {
+        let chain = |n: usize, op: &str| format!("a{}", format!(" {op} 1").repeat(n));
+        for op in ["+", "-", "*", "/"] {
+            assert!(parse(&chain(MAX_DEPTH - 2, op)).is_ok(), "{op}");
+            assert!(err(&chain(10_000, op)).starts_with("expression is nested too deeply"), "{op}");
+        }
+        // Chains inside nesting count with it.
+        assert!(err(&format!("{}{}{}", "(".repeat(60), chain(60, "+"), ")".repeat(60))).starts_with("expression is nested too deeply"));
     }
 
     #[test]
