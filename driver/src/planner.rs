@@ -425,8 +425,16 @@ impl Planner<'_> {
             LogicalOp::Rechunk { arg } => {
                 let src = self.array_of[&arg.node.id];
                 let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem.saturating_add(crate::memory_model::TASK_OVERHEAD));
-                let max_mem = budget / 5;
-                let stages = plan_rechunk(a.shape(), arg.chunks(), a.chunks(), a.dtype().itemsize(), max_mem, max_mem / 20);
+                // Regions of budget / 5 (rechunker's rule), smaller while the memory
+                // model says a stage would not fit (tiny chunks cost per chunk too).
+                let mut max_mem = budget / 5;
+                let stages = loop {
+                    let stages = plan_rechunk(a.shape(), arg.chunks(), a.chunks(), a.dtype().itemsize(), max_mem, max_mem / 20);
+                    if max_mem <= 1 || self.rechunk_fits(&a, arg.chunks(), &stages) {
+                        break stages;
+                    }
+                    max_mem /= 2;
+                };
                 let mut input = src;
                 for (i, stage) in stages.iter().enumerate() {
                     let out = if i + 1 == stages.len() {
@@ -442,6 +450,17 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether every copy stage of a rechunk of `a` from `src_chunks` fits in `allowed_mem`.
+    fn rechunk_fits(&self, a: &Array, src_chunks: &[u64], stages: &[crate::rechunk::Stage]) -> bool {
+        let mut scratch = Plan { version: PLAN_VERSION, spec: self.spec.clone(), arrays: vec![], ops: vec![] };
+        scratch.arrays.push(meta("src", Location::Intermediate, a.shape(), src_chunks, a.dtype(), None));
+        stages.iter().enumerate().all(|(i, stage)| {
+            scratch.arrays.push(meta("stage", Location::Intermediate, a.shape(), &stage.chunks, a.dtype(), Some(Codec::None)));
+            let kind = OpKind::Copy { region: stage.region.clone() };
+            projected_mem(&scratch, &kind, &[i], i + 1).is_some_and(|m| m <= self.spec.allowed_mem)
+        })
     }
 
     fn emit_reduce(&mut self, a: &Array, func: ReduceFunc, mean: bool, axes: &[usize], split_every: u64, arg: &Array) -> Result<()> {
@@ -521,10 +540,26 @@ fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DT
 
 /// Refuses a plan that does not hold together or exceeds cubed-rs's sizes
 /// ([`Plan::validate`]: [`crate::execute`] runs every plan through here, so
-/// none reaches the scheduler unchecked), or whose ops would exceed
+/// none reaches the scheduler unchecked), whose ops claim another projected
+/// memory than the memory model derives, or whose ops would exceed
 /// `allowed_mem`, naming them and what to change.
 pub fn check_memory(plan: &Plan) -> Result<()> {
     plan.validate()?;
+    // The projection is re-derived, not trusted: a plan that claims less than its
+    // tasks need (edited, or made by another version) is refused.
+    for op in &plan.ops {
+        match projected_mem(plan, &op.kind, &op.inputs, op.output) {
+            Some(m) if m == op.projected_mem => {}
+            derived => {
+                return Err(CubedError::Invalid(format!(
+                    "{} claims a projected memory of {} per task, but its tasks need {}: the plan was edited or made by another version of cubed; create it again",
+                    op.id,
+                    crate::size::format_size(op.projected_mem),
+                    derived.map_or_else(|| "more than can be counted".to_string(), crate::size::format_size),
+                )))
+            }
+        }
+    }
     let over: Vec<&Op> = plan.ops.iter().filter(|op| op.projected_mem > plan.spec.allowed_mem).collect();
     if over.is_empty() {
         return Ok(());

@@ -427,6 +427,107 @@ impl Op {
         Ok(())
     }
 
+    /// The number of tasks this op must have: one per output chunk, or one per
+    /// copy region. Derived from the arrays, so a plan cannot claim another.
+    pub fn derived_tasks(&self, plan: &Plan) -> u64 {
+        let out = &plan.arrays[self.output];
+        match &self.kind {
+            OpKind::Copy { region } => saturating_product(&grid_shape(&out.shape, region)),
+            _ => saturating_product(&out.grid_shape()),
+        }
+    }
+
+    /// Re-derives what the op's own fields imply and refuses disagreement: the
+    /// task count, the kernel's input references and leaf shapes, a reduction's
+    /// output grid, a copy's shapes and whole-chunk regions. Call after
+    /// [`Op::check_sizes`] (sizes are then known not to overflow).
+    pub fn check_consistency(&self, plan: &Plan) -> Result<(), PlanError> {
+        let out = &plan.arrays[self.output];
+        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, out.name)));
+        let derived = self.derived_tasks(plan);
+        if self.num_tasks != derived {
+            return fail(format!("claims {} tasks but its output needs {derived}", self.num_tasks));
+        }
+        let clip = |c: u64, s: u64| c.min(s).max(1);
+        let broadcasts = |shape: &[u64], to: &[u64]| {
+            shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1)
+        };
+        let check_kernel = |kernel: &Node, domain: &[u64]| -> Result<(), PlanError> {
+            for node in kernel.walk() {
+                let (what, shape): (String, Vec<u64>) = match node {
+                    Node::Input { input } => match self.inputs.get(*input) {
+                        Some(&id) => (format!("input {input} ('{}')", plan.arrays[id].name), plan.arrays[id].shape.clone()),
+                        None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
+                    },
+                    Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
+                    Node::Arange { len, .. } => ("an arange".into(), vec![*len]),
+                    Node::Random { shape, chunks, .. } => {
+                        if chunks.len() != shape.len() || chunks.contains(&0) {
+                            return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
+                        }
+                        ("random data".into(), shape.clone())
+                    }
+                    Node::Literal { shape, values, .. } => {
+                        if checked_product(shape) != Some(values.len() as u64) {
+                            return fail(format!("a literal of shape {shape:?} holds {} values", values.len()));
+                        }
+                        ("a literal".into(), shape.clone())
+                    }
+                    _ => continue,
+                };
+                if !broadcasts(&shape, domain) {
+                    return fail(format!("{what} has shape {shape:?}, which does not broadcast to the op's domain {domain:?}"));
+                }
+            }
+            Ok(())
+        };
+        match &self.kind {
+            OpKind::Blockwise { kernel } => check_kernel(kernel, &out.shape)?,
+            OpKind::Reduce { kernel, domain_shape, domain_chunks, axes, split_every, squeeze, .. } => {
+                check_kernel(kernel, domain_shape)?;
+                let grid = grid_shape(domain_shape, domain_chunks);
+                let (mut shape, mut chunks) = (Vec::new(), Vec::new());
+                for k in 0..domain_shape.len() {
+                    match (axes.contains(&k), squeeze) {
+                        (true, true) if grid[k].div_ceil(*split_every) > 1 => {
+                            return fail(format!("is a last round but axis {k} still has {} blocks, more than split_every {split_every}", grid[k]));
+                        }
+                        (true, true) => {}
+                        (true, false) => {
+                            shape.push(grid[k].div_ceil(*split_every));
+                            chunks.push(1);
+                        }
+                        (false, _) => {
+                            shape.push(domain_shape[k]);
+                            chunks.push(clip(domain_chunks[k], domain_shape[k]));
+                        }
+                    }
+                }
+                let got: Vec<u64> = out.chunks.iter().zip(&out.shape).map(|(&c, &s)| clip(c, s)).collect();
+                let want: Vec<u64> = chunks.iter().zip(&shape).map(|(&c, &s)| clip(c, s)).collect();
+                if out.shape != shape || got != want {
+                    return fail(format!(
+                        "reducing axes {axes:?} of domain {domain_shape:?} in blocks {domain_chunks:?} gives shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
+                        out.shape, out.chunks
+                    ));
+                }
+            }
+            OpKind::Copy { region } => {
+                let [input] = self.inputs[..] else {
+                    return fail(format!("a copy reads exactly one array, not {}", self.inputs.len()));
+                };
+                let src = &plan.arrays[input];
+                if src.shape != out.shape || src.dtype != out.dtype {
+                    return fail(format!("copies '{}' ({:?} {}) into {:?} {}", src.name, src.shape, src.dtype, out.shape, out.dtype));
+                }
+                if let Some(k) = (0..region.len()).find(|&k| region[k] < out.shape[k] && region[k] % out.chunks[k] != 0) {
+                    return fail(format!("copy region {region:?} is not a whole number of output chunks {:?} on axis {k}", out.chunks));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The region of the output (or copy grid) that task `index` covers, and its block coordinates.
     pub fn task_block(&self, plan: &Plan, index: u64) -> Vec<u64> {
         let out = &plan.arrays[self.output];
@@ -477,9 +578,13 @@ impl Plan {
         serde_json::to_vec(self).expect("plans always serialize")
     }
 
-    /// Pretty JSON for files people read.
+    /// Pretty JSON for files people read and save, carrying the plan's digest
+    /// in a `digest` field: [`Plan::from_json`] refuses a file whose content
+    /// no longer matches it.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).expect("plans always serialize")
+        let mut value = serde_json::to_value(self).expect("plans always serialize");
+        value.as_object_mut().expect("a plan is a JSON object").insert("digest".into(), serde_json::Value::String(self.digest()));
+        serde_json::to_string_pretty(&value).expect("plans always serialize")
     }
 
     /// Hex sha256 of the canonical JSON.
@@ -491,15 +596,25 @@ impl Plan {
     /// Parses and validates a plan.
     pub fn from_json(bytes: &[u8]) -> Result<Plan, PlanError> {
         #[derive(Deserialize)]
-        struct VersionOnly {
+        struct Header {
             version: u32,
+            #[serde(default)]
+            digest: Option<String>,
         }
-        let v: VersionOnly = serde_json::from_slice(bytes).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        if v.version != PLAN_VERSION {
-            return Err(PlanError::Version { found: v.version });
+        let header: Header = serde_json::from_slice(bytes).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        if header.version != PLAN_VERSION {
+            return Err(PlanError::Version { found: header.version });
         }
         let plan: Plan = serde_json::from_slice(bytes).map_err(|e| PlanError::Malformed(e.to_string()))?;
         plan.validate()?;
+        if let Some(saved) = header.digest {
+            if saved != plan.digest() {
+                return Err(PlanError::Inconsistent(format!(
+                    "the plan was changed after it was saved (it carries digest {saved}, its content has {}); create it again with `cubed eval ... --save-plan` (a plan without a `digest` field is taken as written, after validation)",
+                    plan.digest()
+                )));
+            }
+        }
         Ok(plan)
     }
 
@@ -541,6 +656,7 @@ impl Plan {
                 return bad(format!("{} writes '{}', which has no codec", op.id, self.arrays[op.output].name));
             }
             op.check_sizes(self)?;
+            op.check_consistency(self)?;
             written[op.output] = true;
         }
         Ok(())

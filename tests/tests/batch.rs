@@ -200,6 +200,10 @@ fn hostile_names_in_a_job_never_run_as_commands() {
     let plan_file = dir.path().join("job").join("plan.json");
     let plan = std::fs::read_to_string(&plan_file).unwrap();
     assert!(plan.contains("\"op-001\""), "{plan}");
+    // Without the plan's digest (which would refuse the edit), so the op id itself is what must be refused.
+    let mut plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    plan.as_object_mut().unwrap().remove("digest").expect("saved plans carry their digest");
+    let plan = serde_json::to_string_pretty(&plan).unwrap();
     std::fs::write(&plan_file, plan.replace("\"op-001\"", "\"x 1 0 || touch PWNED ;#\"")).unwrap();
     for runner in ["sequential", "gnu-parallel", "slurm"] {
         let out = place.cubed().args(["batch", "generate-script", "--runner", runner, &job, "3"]).current_dir(dir.path()).output().unwrap();
