@@ -1,19 +1,9 @@
 //! The `cubed` command line: printing results, saving and re-running plans,
 //! and clear errors for bad input.
 
-use std::process::Command;
+mod common;
 
-fn cubed(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cubed")).args(args).output().expect("cubed runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn temp(label: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("cubed-cli-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{cubed, temp};
 
 #[test]
 fn eval_prints_small_results() {

@@ -11,6 +11,26 @@ use cubed_task::storage::{read_region, StoreUrl};
 use cubed_task::LoadedPlan;
 use ndarray::{ArrayD, IxDyn};
 
+/// Runs the `cubed` binary (instance metadata off, as in every test); returns
+/// success, stdout and stderr.
+pub fn cubed(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cubed"))
+        .args(args)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")
+        .output()
+        .expect("cubed runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A fresh, empty directory under the system temp dir for one test.
+pub fn temp(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cubed-test-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A spec with a fresh `memory://` work dir.
 pub fn spec() -> Spec {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -14,23 +14,6 @@ use cubed::{DType, Output, PlanOptions};
 /// 2^63: one more than cubed-rs's largest array in bytes, and than any axis.
 const HUGE: u64 = 1 << 63;
 
-fn cubed(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cubed"))
-        .args(args)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")
-        .output()
-        .expect("cubed runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn temp(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cubed-sizes-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }

@@ -2,27 +2,12 @@
 //! grids, kernel references and projected memory, and refuses a plan that
 //! disagrees before writing anything.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::{cubed, temp};
 use serde_json::{json, Value};
-
-fn cubed(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cubed"))
-        .args(args)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")
-        .output()
-        .expect("cubed runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn temp(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cubed-tamper-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The op whose kind is `kind` in a plan.
 fn op<'a>(plan: &'a mut Value, kind: &str) -> &'a mut Value {
@@ -39,7 +24,7 @@ fn tampered_plans_are_refused_before_anything_is_written() {
     let work = w.join("work");
     // A stored input, then a reduction with rounds, a rechunk and a blockwise op reading it.
     let input = w.join("in.zarr");
-    let (ok, err) = cubed(&["eval", "random((40, 30), chunks=(5, 10), seed=3)", "-o", input.to_str().unwrap(), "-q", "--work-dir", work.to_str().unwrap()]);
+    let (ok, _, err) = cubed(&["eval", "random((40, 30), chunks=(5, 10), seed=3)", "-o", input.to_str().unwrap(), "-q", "--work-dir", work.to_str().unwrap()]);
     assert!(ok, "{err}");
     let outs = ["m.zarr", "r.zarr", "b.zarr"];
     let plan_file = w.join("plan.json");
@@ -53,11 +38,11 @@ fn tampered_plans_are_refused_before_anything_is_written() {
     args.extend(["-q", "--work-dir", work.to_str().unwrap(), "--save-plan", plan_file.to_str().unwrap()].iter().map(|s| s.to_string()));
     // Only save the plan: --save-job computes nothing.
     args.extend(["--save-job".to_string(), w.join("job").display().to_string()]);
-    let (ok, err) = cubed(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, _, err) = cubed(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{err}");
     let original: Value = serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
     // The untouched plan runs (a control for the variants below).
-    let (ok, err) = cubed(&["run", plan_file.to_str().unwrap(), "-q"]);
+    let (ok, _, err) = cubed(&["run", plan_file.to_str().unwrap(), "-q"]);
     assert!(ok, "{err}");
     for o in outs {
         std::fs::remove_dir_all(w.join(o)).unwrap();
@@ -91,7 +76,7 @@ fn tampered_plans_are_refused_before_anything_is_written() {
         tamper(&mut plan);
         let file = w.join(format!("tampered-{}.json", what.replace(' ', "-")));
         std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
-        let (ok, err) = cubed(&["run", file.to_str().unwrap(), "-q"]);
+        let (ok, _, err) = cubed(&["run", file.to_str().unwrap(), "-q"]);
         assert!(!ok, "{what}: a tampered plan ran");
         assert!(!err.contains("panicked"), "{what}: {err}");
         assert!(err.contains(expected), "{what}: expected '{expected}' in:\n{err}");
@@ -107,6 +92,6 @@ fn tampered_plans_are_refused_before_anything_is_written() {
     op(&mut plan, "blockwise")["fused"] = json!(["renamed"]);
     let file = w.join("tampered-digest.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
-    let (ok, err) = cubed(&["run", file.to_str().unwrap(), "-q"]);
+    let (ok, _, err) = cubed(&["run", file.to_str().unwrap(), "-q"]);
     assert!(!ok && err.contains("the plan was changed after it was saved"), "{err}");
 }
