@@ -320,7 +320,8 @@ fn sharded_inputs_are_refused_clearly() {
     let mut eval = Eval::new("sum(a)", dir.path().join("work")).input("a", &input);
     let stderr = run_failing(eval.command());
     assert!(
-        stderr.contains("chunk [0, 0]") && stderr.contains("its codec 'sharding_indexed' is not one cubed-rs reads"),
+        // Refused when the input is opened, before any task runs.
+        stderr.contains("input 'a'") && stderr.contains("its codec 'sharding_indexed' is not one cubed-rs reads"),
         "stderr:\n{stderr}"
     );
 }
