@@ -145,7 +145,10 @@ impl SyntaxError {
             .find('\n')
             .map_or(source.len(), |i| line_start + i);
         let text = source[line_start..line_end].trim_end_matches('\r');
-        let end = floor_boundary(source, self.span.end).min(line_start + text.len()).max(start);
+        // The span may point at a trailing '\r' or past it: keep it on the shown text.
+        let text_end = line_start + text.len();
+        let start = start.min(text_end);
+        let end = floor_boundary(source, self.span.end).min(text_end).max(start);
         let before: Vec<char> = source[line_start..start].chars().collect();
         let marked: Vec<char> = source[start..end].chars().collect();
         let after: Vec<char> = source[end..line_start + text.len()].chars().collect();
@@ -1067,6 +1070,10 @@ mod tests {
         assert!(lines[1].starts_with("  ...") && lines[1].len() < 200, "{e}");
         let caret = lines[2].find('^').expect("a caret");
         assert!(caret <= lines[1].len() + 1 && lines[2].len() < 200, "{e}");
+        // Found by the expr fuzz target: an error span on a trailing carriage return.
+        for src in ["#)\r", "a +\r", "(\r\n", "\r"] {
+            let _ = parse(src).map_err(|e| e.render(src));
+        }
         // Short lines are shown whole.
         assert_eq!(parse("a +").unwrap_err().render("a +").lines().nth(1), Some("  a +"));
     }
