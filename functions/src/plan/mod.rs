@@ -13,6 +13,13 @@ use sha2::{Digest, Sha256};
 use crate::dtype::DType;
 use crate::kernel::{Node, ReduceFunc};
 
+mod grid;
+mod sizes;
+mod validate;
+
+pub use grid::{block_pieces, block_region, grid_shape, unravel, BlockPiece};
+pub use sizes::{check_array_sizes, checked_product, saturating_product, MAX_ARRAY_BYTES, MAX_TASKS_PER_OP};
+
 /// The plan format version this build reads and writes.
 pub const PLAN_VERSION: u32 = 1;
 
@@ -186,129 +193,6 @@ impl ArrayMeta {
     }
 }
 
-/// Largest array, chunk or op (bytes read or written) cubed-rs plans: 2^63 - 1
-/// bytes. Every length, element count, chunk count and byte count of a plan
-/// that passes [`Plan::validate`] is at most this, so the sum of any two of
-/// them, and `(index + 1) * chunk` for any block index, fit in a `u64`.
-pub const MAX_ARRAY_BYTES: u64 = i64::MAX as u64;
-
-/// Most tasks one op may have, and most chunks of one array a plan writes:
-/// 2^21 = 2,097,152 (twice the million-task op of issue 11).
-///
-/// Some state is proportional to these counts and allocated before the op
-/// runs: the scheduler keeps a few dozen bytes per task (a `TaskState` and a
-/// resume flag, about 25 bytes), resume lists an op's output (one key, about
-/// 100 bytes, per chunk), and a rechunk task holds one piece descriptor per
-/// chunk it reads or writes (in its projected memory). At this maximum that
-/// is about 50 MB and 200 MB in the driver; the run history adds one event
-/// (a few hundred bytes) per task attempt. An op with more tasks needs
-/// larger chunks.
-pub const MAX_TASKS_PER_OP: u64 = 1 << 21;
-
-/// Product of `values`, or `None` when it does not fit in a `u64`.
-pub fn checked_product(values: &[u64]) -> Option<u64> {
-    values.iter().try_fold(1u64, |p, &v| p.checked_mul(v))
-}
-
-/// Product of `values`, saturating at `u64::MAX` (so it still compares
-/// correctly against any limit).
-pub fn saturating_product(values: &[u64]) -> u64 {
-    values.iter().fold(1u64, |p, &v| p.saturating_mul(v))
-}
-
-/// An approximate count for messages (`8.5e37`), exact below a million.
-fn approx(values: &[u64]) -> String {
-    match checked_product(values) {
-        Some(n) if n < 1_000_000 => n.to_string(),
-        _ => format!("{:.1e}", values.iter().map(|&v| v as f64).product::<f64>()),
-    }
-}
-
-/// Checks that an array of `shape`, `chunks` and `dtype` is within cubed-rs's
-/// limits: as many chunk lengths as axes, all positive; every axis and chunk
-/// length, the whole array and one chunk at most [`MAX_ARRAY_BYTES`] (so that
-/// no size or offset computed from them overflows). The error says which
-/// number is too large; callers prefix the array's name.
-pub fn check_array_sizes(shape: &[u64], chunks: &[u64], dtype: DType) -> Result<(), String> {
-    const LIMIT: &str = "more than cubed-rs can address (2^63 bytes)";
-    if shape.len() != chunks.len() {
-        return Err(format!("shape {shape:?} has {} dimensions but chunks {chunks:?} have {}", shape.len(), chunks.len()));
-    }
-    if chunks.contains(&0) {
-        return Err(format!("chunks {chunks:?} have a zero length; chunk lengths must be positive"));
-    }
-    let itemsize = dtype.itemsize();
-    let fits = |values: &[u64]| checked_product(values).and_then(|n| n.checked_mul(itemsize)).is_some_and(|b| b <= MAX_ARRAY_BYTES);
-    if !fits(shape) {
-        return Err(format!("shape {shape:?} has {} elements of {itemsize} bytes, {LIMIT}", approx(shape)));
-    }
-    // Only an array with a zero-length axis gets here with a longer axis.
-    if let Some((k, &s)) = shape.iter().enumerate().find(|(_, &s)| s > MAX_ARRAY_BYTES) {
-        return Err(format!("shape {shape:?} has length {s} on axis {k}, {LIMIT}"));
-    }
-    if !fits(chunks) {
-        return Err(format!("chunks {chunks:?} have {} elements of {itemsize} bytes each, {LIMIT}; use smaller chunks", approx(chunks)));
-    }
-    Ok(())
-}
-
-/// Number of blocks of size `chunks` covering `shape` along each axis.
-pub fn grid_shape(shape: &[u64], chunks: &[u64]) -> Vec<u64> {
-    shape.iter().zip(chunks).map(|(&s, &c)| s.div_ceil(c.max(1))).collect()
-}
-
-/// Row-major block coordinates of linear block `index` in `grid`.
-pub fn unravel(mut index: u64, grid: &[u64]) -> Vec<u64> {
-    let mut coords = vec![0; grid.len()];
-    for k in (0..grid.len()).rev() {
-        coords[k] = index % grid[k].max(1);
-        index /= grid[k].max(1);
-    }
-    coords
-}
-
-/// The region `[start, stop)` per axis of block `coords` of size `chunks`, clipped to `shape`.
-pub fn block_region(coords: &[u64], chunks: &[u64], shape: &[u64]) -> Vec<(u64, u64)> {
-    coords
-        .iter()
-        .zip(chunks)
-        .zip(shape)
-        .map(|((&c, &n), &s)| (c * n, ((c + 1) * n).min(s)))
-        .collect()
-}
-
-/// The part of one block of a regular grid that lies inside a region.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlockPiece {
-    /// Block coordinates.
-    pub coords: Vec<u64>,
-    /// `[start, stop)` per axis inside the block.
-    pub local: Vec<(u64, u64)>,
-    /// Where the piece starts inside the region.
-    pub offset: Vec<u64>,
-}
-
-/// The blocks of size `chunks` that `region` overlaps, row-major, with the
-/// overlapping part of each.
-pub fn block_pieces(region: &[(u64, u64)], chunks: &[u64]) -> Vec<BlockPiece> {
-    let first: Vec<u64> = region.iter().zip(chunks).map(|(&(a, _), &c)| a / c).collect();
-    let last: Vec<u64> = region.iter().zip(chunks).map(|(&(_, b), &c)| (b.max(1) - 1) / c).collect();
-    let spans: Vec<u64> = first.iter().zip(&last).map(|(&f, &l)| l - f + 1).collect();
-    (0..spans.iter().product::<u64>())
-        .map(|i| {
-            let coords: Vec<u64> = unravel(i, &spans).iter().zip(&first).map(|(&r, &f)| r + f).collect();
-            let origin: Vec<u64> = coords.iter().zip(chunks).map(|(&i, &c)| i * c).collect();
-            let inter: Vec<(u64, u64)> =
-                region.iter().zip(&origin).zip(chunks).map(|((&(a, b), &o), &c)| (a.max(o), b.min(o + c))).collect();
-            BlockPiece {
-                local: inter.iter().zip(&origin).map(|(&(a, b), &o)| (a - o, b - o)).collect(),
-                offset: inter.iter().zip(region).map(|(&(a, _), &(r, _))| a - r).collect(),
-                coords,
-            }
-        })
-        .collect()
-}
-
 /// What an operation does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -385,48 +269,6 @@ pub struct Op {
 }
 
 impl Op {
-    /// Checks the sizes of an op whose arrays exist and pass
-    /// [`ArrayMeta::check_sizes`]: at most [`MAX_TASKS_PER_OP`] tasks, byte
-    /// counts within [`MAX_ARRAY_BYTES`], a copy region or reduction domain
-    /// that fits the output, and a reduction fan-in of at least 2, so that
-    /// every index a task computes from them fits in a `u64`.
-    pub fn check_sizes(&self, plan: &Plan) -> Result<(), PlanError> {
-        let out = &plan.arrays[self.output];
-        let fail = |m: String| Err(PlanError::Size(format!("{} (writing {}): {m}", self.id, out.describe())));
-        if self.num_tasks > MAX_TASKS_PER_OP {
-            return fail(format!("{} tasks, more than MAX_TASKS_PER_OP ({MAX_TASKS_PER_OP}); use larger chunks", self.num_tasks));
-        }
-        if self.bytes_read > MAX_ARRAY_BYTES || self.bytes_written > MAX_ARRAY_BYTES {
-            return fail(format!("reads {} and writes {} bytes, more than cubed-rs can address (2^63 bytes)", self.bytes_read, self.bytes_written));
-        }
-        match &self.kind {
-            OpKind::Blockwise { .. } => {}
-            OpKind::Copy { region } => {
-                if region.len() != out.shape.len() {
-                    return fail(format!("copy region {region:?} has {} dimensions but the output has {}", region.len(), out.shape.len()));
-                }
-                check_array_sizes(&out.shape, region, out.dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): copy region: {e}", self.id, out.describe())))?;
-            }
-            OpKind::Reduce { domain_shape, domain_chunks, axes, split_every, acc_dtype, squeeze, .. } => {
-                check_array_sizes(domain_shape, domain_chunks, *acc_dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): reduction domain: {e}", self.id, out.describe())))?;
-                if let Some(&k) = axes.iter().find(|&&k| k >= domain_shape.len()) {
-                    return fail(format!("reduces axis {k} of a {}-dimensional domain", domain_shape.len()));
-                }
-                if axes.windows(2).any(|w| w[0] >= w[1]) {
-                    return fail(format!("reduced axes {axes:?} are not strictly increasing"));
-                }
-                let kept = if *squeeze { domain_shape.len() - axes.len() } else { domain_shape.len() };
-                if out.shape.len() != kept {
-                    return fail(format!("output has {} dimensions but reducing axes {axes:?} of a {}-dimensional domain gives {kept}", out.shape.len(), domain_shape.len()));
-                }
-                if *split_every < 2 {
-                    return fail(format!("split_every is {split_every}; it must be at least 2"));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The number of tasks this op must have: one per output chunk, or one per
     /// copy region. Derived from the arrays, so a plan cannot claim another.
     pub fn derived_tasks(&self, plan: &Plan) -> u64 {
@@ -437,96 +279,6 @@ impl Op {
         }
     }
 
-    /// Re-derives what the op's own fields imply and refuses disagreement: the
-    /// task count, the kernel's input references and leaf shapes, a reduction's
-    /// output grid, a copy's shapes and whole-chunk regions. Call after
-    /// [`Op::check_sizes`] (sizes are then known not to overflow).
-    pub fn check_consistency(&self, plan: &Plan) -> Result<(), PlanError> {
-        let out = &plan.arrays[self.output];
-        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, out.name)));
-        let derived = self.derived_tasks(plan);
-        if self.num_tasks != derived {
-            return fail(format!("claims {} tasks but its output needs {derived}", self.num_tasks));
-        }
-        let clip = |c: u64, s: u64| c.min(s).max(1);
-        let broadcasts = |shape: &[u64], to: &[u64]| {
-            shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1)
-        };
-        let check_kernel = |kernel: &Node, domain: &[u64]| -> Result<(), PlanError> {
-            for node in kernel.walk() {
-                let (what, shape): (String, Vec<u64>) = match node {
-                    Node::Input { input } => match self.inputs.get(*input) {
-                        Some(&id) => (format!("input {input} ('{}')", plan.arrays[id].name), plan.arrays[id].shape.clone()),
-                        None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
-                    },
-                    Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
-                    Node::Arange { len, .. } => ("an arange".into(), vec![*len]),
-                    Node::Random { shape, chunks, .. } => {
-                        if chunks.len() != shape.len() || chunks.contains(&0) {
-                            return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
-                        }
-                        ("random data".into(), shape.clone())
-                    }
-                    Node::Literal { shape, values, .. } => {
-                        if checked_product(shape) != Some(values.len() as u64) {
-                            return fail(format!("a literal of shape {shape:?} holds {} values", values.len()));
-                        }
-                        ("a literal".into(), shape.clone())
-                    }
-                    _ => continue,
-                };
-                if !broadcasts(&shape, domain) {
-                    return fail(format!("{what} has shape {shape:?}, which does not broadcast to the op's domain {domain:?}"));
-                }
-            }
-            Ok(())
-        };
-        match &self.kind {
-            OpKind::Blockwise { kernel } => check_kernel(kernel, &out.shape)?,
-            OpKind::Reduce { kernel, domain_shape, domain_chunks, axes, split_every, squeeze, .. } => {
-                check_kernel(kernel, domain_shape)?;
-                let grid = grid_shape(domain_shape, domain_chunks);
-                let (mut shape, mut chunks) = (Vec::new(), Vec::new());
-                for k in 0..domain_shape.len() {
-                    match (axes.contains(&k), squeeze) {
-                        (true, true) if grid[k].div_ceil(*split_every) > 1 => {
-                            return fail(format!("is a last round but axis {k} still has {} blocks, more than split_every {split_every}", grid[k]));
-                        }
-                        (true, true) => {}
-                        (true, false) => {
-                            shape.push(grid[k].div_ceil(*split_every));
-                            chunks.push(1);
-                        }
-                        (false, _) => {
-                            shape.push(domain_shape[k]);
-                            chunks.push(clip(domain_chunks[k], domain_shape[k]));
-                        }
-                    }
-                }
-                let got: Vec<u64> = out.chunks.iter().zip(&out.shape).map(|(&c, &s)| clip(c, s)).collect();
-                let want: Vec<u64> = chunks.iter().zip(&shape).map(|(&c, &s)| clip(c, s)).collect();
-                if out.shape != shape || got != want {
-                    return fail(format!(
-                        "reducing axes {axes:?} of domain {domain_shape:?} in blocks {domain_chunks:?} gives shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
-                        out.shape, out.chunks
-                    ));
-                }
-            }
-            OpKind::Copy { region } => {
-                let [input] = self.inputs[..] else {
-                    return fail(format!("a copy reads exactly one array, not {}", self.inputs.len()));
-                };
-                let src = &plan.arrays[input];
-                if src.shape != out.shape || src.dtype != out.dtype {
-                    return fail(format!("copies '{}' ({:?} {}) into {:?} {}", src.name, src.shape, src.dtype, out.shape, out.dtype));
-                }
-                if let Some(k) = (0..region.len()).find(|&k| region[k] < out.shape[k] && region[k] % out.chunks[k] != 0) {
-                    return fail(format!("copy region {region:?} is not a whole number of output chunks {:?} on axis {k}", out.chunks));
-                }
-            }
-        }
-        Ok(())
-    }
 
     /// The region of the output (or copy grid) that task `index` covers, and its block coordinates.
     pub fn task_block(&self, plan: &Plan, index: u64) -> Vec<u64> {
@@ -618,49 +370,6 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks that every reference resolves, every shape is consistent and
-    /// every size is within cubed-rs's limits: each array passes
-    /// [`ArrayMeta::check_sizes`], each array the plan writes has at most
-    /// [`MAX_TASKS_PER_OP`] chunks, and each op has at most that many tasks and
-    /// regions, domains and byte counts that fit (see [`Op::check_sizes`]).
-    /// Every reader of a plan calls this before allocating anything per task.
-    pub fn validate(&self) -> Result<(), PlanError> {
-        let bad = |m: String| Err(PlanError::Inconsistent(m));
-        for a in &self.arrays {
-            if a.shape.len() != a.chunks.len() {
-                return bad(format!("array '{}' has shape {:?} but chunks {:?}", a.name, a.shape, a.chunks));
-            }
-            if a.chunks.contains(&0) {
-                return bad(format!("array '{}' has a zero chunk length", a.name));
-            }
-            a.check_sizes()?;
-            if a.is_written() && a.num_chunks() > MAX_TASKS_PER_OP {
-                return Err(PlanError::Size(format!(
-                    "{}: shape {:?} in chunks {:?} is {} chunks, more than the {MAX_TASKS_PER_OP} one array may have (MAX_TASKS_PER_OP); use larger chunks",
-                    a.describe(),
-                    a.shape,
-                    a.chunks,
-                    a.num_chunks()
-                )));
-            }
-        }
-        let mut written = vec![false; self.arrays.len()];
-        for op in &self.ops {
-            if op.output >= self.arrays.len() || op.inputs.iter().any(|&i| i >= self.arrays.len()) {
-                return bad(format!("{} refers to an array that does not exist", op.id));
-            }
-            if let Some(&i) = op.inputs.iter().find(|&&i| self.arrays[i].is_written() && !written[i]) {
-                return bad(format!("{} reads '{}' before any op writes it", op.id, self.arrays[i].name));
-            }
-            if !self.arrays[op.output].is_written() {
-                return bad(format!("{} writes '{}', which has no codec", op.id, self.arrays[op.output].name));
-            }
-            op.check_sizes(self)?;
-            op.check_consistency(self)?;
-            written[op.output] = true;
-        }
-        Ok(())
-    }
 
     /// The op with this id.
     pub fn op(&self, id: &str) -> Option<&Op> {

@@ -1,0 +1,185 @@
+//! Validation of a plan read from outside: sizes within the limits, and
+//! everything an op's fields imply re-derived and compared.
+
+use super::*;
+
+impl Op {
+    /// Checks the sizes of an op whose arrays exist and pass
+    /// [`ArrayMeta::check_sizes`]: at most [`MAX_TASKS_PER_OP`] tasks, byte
+    /// counts within [`MAX_ARRAY_BYTES`], a copy region or reduction domain
+    /// that fits the output, and a reduction fan-in of at least 2, so that
+    /// every index a task computes from them fits in a `u64`.
+    pub fn check_sizes(&self, plan: &Plan) -> Result<(), PlanError> {
+        let out = &plan.arrays[self.output];
+        let fail = |m: String| Err(PlanError::Size(format!("{} (writing {}): {m}", self.id, out.describe())));
+        if self.num_tasks > MAX_TASKS_PER_OP {
+            return fail(format!("{} tasks, more than MAX_TASKS_PER_OP ({MAX_TASKS_PER_OP}); use larger chunks", self.num_tasks));
+        }
+        if self.bytes_read > MAX_ARRAY_BYTES || self.bytes_written > MAX_ARRAY_BYTES {
+            return fail(format!("reads {} and writes {} bytes, more than cubed-rs can address (2^63 bytes)", self.bytes_read, self.bytes_written));
+        }
+        match &self.kind {
+            OpKind::Blockwise { .. } => {}
+            OpKind::Copy { region } => {
+                if region.len() != out.shape.len() {
+                    return fail(format!("copy region {region:?} has {} dimensions but the output has {}", region.len(), out.shape.len()));
+                }
+                check_array_sizes(&out.shape, region, out.dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): copy region: {e}", self.id, out.describe())))?;
+            }
+            OpKind::Reduce { domain_shape, domain_chunks, axes, split_every, acc_dtype, squeeze, .. } => {
+                check_array_sizes(domain_shape, domain_chunks, *acc_dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): reduction domain: {e}", self.id, out.describe())))?;
+                if let Some(&k) = axes.iter().find(|&&k| k >= domain_shape.len()) {
+                    return fail(format!("reduces axis {k} of a {}-dimensional domain", domain_shape.len()));
+                }
+                if axes.windows(2).any(|w| w[0] >= w[1]) {
+                    return fail(format!("reduced axes {axes:?} are not strictly increasing"));
+                }
+                let kept = if *squeeze { domain_shape.len() - axes.len() } else { domain_shape.len() };
+                if out.shape.len() != kept {
+                    return fail(format!("output has {} dimensions but reducing axes {axes:?} of a {}-dimensional domain gives {kept}", out.shape.len(), domain_shape.len()));
+                }
+                if *split_every < 2 {
+                    return fail(format!("split_every is {split_every}; it must be at least 2"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-derives what the op's own fields imply and refuses disagreement: the
+    /// task count, the kernel's input references and leaf shapes, a reduction's
+    /// output grid, a copy's shapes and whole-chunk regions. Call after
+    /// [`Op::check_sizes`] (sizes are then known not to overflow).
+    pub fn check_consistency(&self, plan: &Plan) -> Result<(), PlanError> {
+        let out = &plan.arrays[self.output];
+        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, out.name)));
+        let derived = self.derived_tasks(plan);
+        if self.num_tasks != derived {
+            return fail(format!("claims {} tasks but its output needs {derived}", self.num_tasks));
+        }
+        let clip = |c: u64, s: u64| c.min(s).max(1);
+        let broadcasts = |shape: &[u64], to: &[u64]| {
+            shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1)
+        };
+        let check_kernel = |kernel: &Node, domain: &[u64]| -> Result<(), PlanError> {
+            for node in kernel.walk() {
+                let (what, shape): (String, Vec<u64>) = match node {
+                    Node::Input { input } => match self.inputs.get(*input) {
+                        Some(&id) => (format!("input {input} ('{}')", plan.arrays[id].name), plan.arrays[id].shape.clone()),
+                        None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
+                    },
+                    Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
+                    Node::Arange { len, .. } => ("an arange".into(), vec![*len]),
+                    Node::Random { shape, chunks, .. } => {
+                        if chunks.len() != shape.len() || chunks.contains(&0) {
+                            return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
+                        }
+                        ("random data".into(), shape.clone())
+                    }
+                    Node::Literal { shape, values, .. } => {
+                        if checked_product(shape) != Some(values.len() as u64) {
+                            return fail(format!("a literal of shape {shape:?} holds {} values", values.len()));
+                        }
+                        ("a literal".into(), shape.clone())
+                    }
+                    _ => continue,
+                };
+                if !broadcasts(&shape, domain) {
+                    return fail(format!("{what} has shape {shape:?}, which does not broadcast to the op's domain {domain:?}"));
+                }
+            }
+            Ok(())
+        };
+        match &self.kind {
+            OpKind::Blockwise { kernel } => check_kernel(kernel, &out.shape)?,
+            OpKind::Reduce { kernel, domain_shape, domain_chunks, axes, split_every, squeeze, .. } => {
+                check_kernel(kernel, domain_shape)?;
+                let grid = grid_shape(domain_shape, domain_chunks);
+                let (mut shape, mut chunks) = (Vec::new(), Vec::new());
+                for k in 0..domain_shape.len() {
+                    match (axes.contains(&k), squeeze) {
+                        (true, true) if grid[k].div_ceil(*split_every) > 1 => {
+                            return fail(format!("is a last round but axis {k} still has {} blocks, more than split_every {split_every}", grid[k]));
+                        }
+                        (true, true) => {}
+                        (true, false) => {
+                            shape.push(grid[k].div_ceil(*split_every));
+                            chunks.push(1);
+                        }
+                        (false, _) => {
+                            shape.push(domain_shape[k]);
+                            chunks.push(clip(domain_chunks[k], domain_shape[k]));
+                        }
+                    }
+                }
+                let got: Vec<u64> = out.chunks.iter().zip(&out.shape).map(|(&c, &s)| clip(c, s)).collect();
+                let want: Vec<u64> = chunks.iter().zip(&shape).map(|(&c, &s)| clip(c, s)).collect();
+                if out.shape != shape || got != want {
+                    return fail(format!(
+                        "reducing axes {axes:?} of domain {domain_shape:?} in blocks {domain_chunks:?} gives shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
+                        out.shape, out.chunks
+                    ));
+                }
+            }
+            OpKind::Copy { region } => {
+                let [input] = self.inputs[..] else {
+                    return fail(format!("a copy reads exactly one array, not {}", self.inputs.len()));
+                };
+                let src = &plan.arrays[input];
+                if src.shape != out.shape || src.dtype != out.dtype {
+                    return fail(format!("copies '{}' ({:?} {}) into {:?} {}", src.name, src.shape, src.dtype, out.shape, out.dtype));
+                }
+                if let Some(k) = (0..region.len()).find(|&k| region[k] < out.shape[k] && region[k] % out.chunks[k] != 0) {
+                    return fail(format!("copy region {region:?} is not a whole number of output chunks {:?} on axis {k}", out.chunks));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    /// Checks that every reference resolves, every shape is consistent and
+    /// every size is within cubed-rs's limits: each array passes
+    /// [`ArrayMeta::check_sizes`], each array the plan writes has at most
+    /// [`MAX_TASKS_PER_OP`] chunks, and each op has at most that many tasks and
+    /// regions, domains and byte counts that fit (see [`Op::check_sizes`]).
+    /// Every reader of a plan calls this before allocating anything per task.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Inconsistent(m));
+        for a in &self.arrays {
+            if a.shape.len() != a.chunks.len() {
+                return bad(format!("array '{}' has shape {:?} but chunks {:?}", a.name, a.shape, a.chunks));
+            }
+            if a.chunks.contains(&0) {
+                return bad(format!("array '{}' has a zero chunk length", a.name));
+            }
+            a.check_sizes()?;
+            if a.is_written() && a.num_chunks() > MAX_TASKS_PER_OP {
+                return Err(PlanError::Size(format!(
+                    "{}: shape {:?} in chunks {:?} is {} chunks, more than the {MAX_TASKS_PER_OP} one array may have (MAX_TASKS_PER_OP); use larger chunks",
+                    a.describe(),
+                    a.shape,
+                    a.chunks,
+                    a.num_chunks()
+                )));
+            }
+        }
+        let mut written = vec![false; self.arrays.len()];
+        for op in &self.ops {
+            if op.output >= self.arrays.len() || op.inputs.iter().any(|&i| i >= self.arrays.len()) {
+                return bad(format!("{} refers to an array that does not exist", op.id));
+            }
+            if let Some(&i) = op.inputs.iter().find(|&&i| self.arrays[i].is_written() && !written[i]) {
+                return bad(format!("{} reads '{}' before any op writes it", op.id, self.arrays[i].name));
+            }
+            if !self.arrays[op.output].is_written() {
+                return bad(format!("{} writes '{}', which has no codec", op.id, self.arrays[op.output].name));
+            }
+            op.check_sizes(self)?;
+            op.check_consistency(self)?;
+            written[op.output] = true;
+        }
+        Ok(())
+    }
+}
