@@ -34,6 +34,8 @@ Commands:
                --arch arm64|x86_64     sam: the Architecture parameter (match the build)
                --bucket NAME           sam: bucket name (default: generated)
                --work-prefix P/        sam: work dir prefix (default work/)
+               --output-prefix P/      sam: prefix the function may write outputs under
+                                       (default out/; nothing else is writable)
                --work-expiration-days N  sam: expiry of the work dir (default 7)
                --input-buckets B1,B2   sam: other buckets the function may read (names
                                        or ARNs; read-only; default none)
@@ -82,7 +84,7 @@ have_zig() {
 
 # Options shared by the commands (unset = not given).
 method="" stack=cubed-rs function="" memory="" timeout="" arch="" bucket="" work_prefix=""
-work_days="" log_days="" role="" region="" profile="" compiler="" input_buckets="" empty_bucket=0 yes=0
+output_prefix="" work_days="" log_days="" role="" region="" profile="" compiler="" input_buckets="" empty_bucket=0 yes=0
 
 parse_options() {
     while [[ $# -gt 0 ]]; do
@@ -95,6 +97,7 @@ parse_options() {
             --arch) arch="${2:?--arch needs a value}"; shift 2 ;;
             --bucket) bucket="${2:?--bucket needs a value}"; shift 2 ;;
             --work-prefix) work_prefix="${2:?--work-prefix needs a value}"; shift 2 ;;
+            --output-prefix) output_prefix="${2:?--output-prefix needs a value}"; shift 2 ;;
             --work-expiration-days) work_days="${2:?--work-expiration-days needs a value}"; shift 2 ;;
             --input-buckets) input_buckets="${2:?--input-buckets needs a value}"; shift 2 ;;
             --log-retention-days) log_days="${2:?--log-retention-days needs a value}"; shift 2 ;;
@@ -135,6 +138,7 @@ check_values() {
     check_range --timeout "$timeout" 1 900
     check --bucket "$bucket" "$BUCKET_RE" "3 to 63 of [a-z0-9.-], starting and ending with a letter or digit (an S3 bucket name)"
     check --work-prefix "$work_prefix" '^([A-Za-z0-9_.-]+/)+$' "one or more path segments of [A-Za-z0-9_.-], each ending in '/' (e.g. work/ or tmp/cubed/)"
+    check --output-prefix "$output_prefix" '^([A-Za-z0-9_.-]+/)+$' "one or more path segments of [A-Za-z0-9_.-], each ending in '/' (e.g. out/ or results/era5/)"
     check_range --work-expiration-days "$work_days" 1 3650
     check_range --log-retention-days "$log_days" 1 3653
     check --region "$region" '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$' "an AWS region such as eu-west-1"
@@ -219,6 +223,7 @@ cmd_deploy() {
         [[ -z "$arch" ]] || overrides+=("Architecture=$arch")
         [[ -z "$bucket" ]] || overrides+=("BucketName=$bucket")
         [[ -z "$work_prefix" ]] || overrides+=("WorkPrefix=$work_prefix")
+        [[ -z "$output_prefix" ]] || overrides+=("OutputPrefix=$output_prefix")
         [[ -z "$work_days" ]] || overrides+=("WorkExpirationDays=$work_days")
         [[ -z "$log_days" ]] || overrides+=("LogRetentionDays=$log_days")
         [[ -z "$input_buckets" ]] || overrides+=("InputBucketArns=$(input_bucket_arns)")
@@ -233,7 +238,7 @@ cmd_deploy() {
     else
         [[ -n "$role" ]] || die "--method cargo-lambda deploys the function only and needs --role ARN (an execution role with the permissions of TaskRole in infra/template.yaml, e.g. the TaskRoleArn output of a sam-deployed stack); or install sam to deploy the whole stack"
         [[ -f "$LAMBDA_DIR/$BIN/bootstrap" ]] || die "no $LAMBDA_DIR/$BIN/bootstrap: run infra/deploy.sh build first"
-        [[ -z "$bucket$work_prefix$work_days$input_buckets" ]] || log "warning: --bucket/--work-prefix/--work-expiration-days/--input-buckets apply to the sam stack only; ignored"
+        [[ -z "$bucket$work_prefix$output_prefix$work_days$input_buckets" ]] || log "warning: --bucket/--work-prefix/--output-prefix/--work-expiration-days/--input-buckets apply to the sam stack only; ignored"
         local args=(deploy "${function:-cubed-task}" --binary-name "$BIN" --lambda-dir "$LAMBDA_DIR"
             --memory "${memory:-2048}" --timeout "${timeout:-300}" --iam-role "$role"
             --log-retention "${log_days:-14}" ${opts[@]+"${opts[@]}"})

@@ -107,6 +107,12 @@ fn is_bucket_arn(resource: &Value, bucket: &str, objects: bool) -> bool {
     false
 }
 
+/// The parameter `P` when `resource` is `!Sub "${Bucket.Arn}/${P}*"`.
+fn written_prefix<'a>(resource: &'a Value, bucket: &str) -> Option<&'a str> {
+    let sub = resource.get("Fn::Sub")?.as_str()?;
+    sub.strip_prefix(&format!("${{{bucket}.Arn}}/${{"))?.strip_suffix("}*")
+}
+
 /// The role's policy statements, each with the condition it is under (a
 /// statement written `!If [COND, STATEMENT, !Ref AWS::NoValue]`).
 fn role_statements(role: &Value) -> Vec<(Option<&str>, &Value)> {
@@ -229,6 +235,16 @@ fn role_grants_s3_on_the_bucket_only_and_logs_on_its_log_group() {
                     objects || *action == "s3:ListBucket",
                     "S3 action {action} is not needed by the task function"
                 );
+                if *action == "s3:PutObject" {
+                    // Writes only under the work dir and the output prefix: inputs stay read-only.
+                    let mut prefixes: Vec<&str> = resources.iter().filter_map(|r| written_prefix(r, bucket)).collect();
+                    prefixes.sort_unstable();
+                    assert!(
+                        prefixes == ["OutputPrefix", "WorkPrefix"] && resources.len() == 2,
+                        "s3:PutObject must be granted on `${{Bucket.Arn}}/${{WorkPrefix}}*` and `${{Bucket.Arn}}/${{OutputPrefix}}*` only, got {resources:?}"
+                    );
+                    continue;
+                }
                 for r in &resources {
                     assert!(
                         is_bucket_arn(r, bucket, objects),
@@ -542,6 +558,7 @@ fn deploy_script_refuses_malformed_values_before_running_anything() {
     let fake = FakeDeploy::new();
     let cases = [
         (["--work-prefix", "tmp/ BucketName=other"], "--work-prefix 'tmp/ BucketName=other' is not valid: it must be one or more path segments"),
+        (["--output-prefix", "out/ WorkPrefix=x/"], "--output-prefix 'out/ WorkPrefix=x/' is not valid: it must be one or more path segments"),
         (["--work-prefix", "tmp"], "--work-prefix 'tmp' is not valid"),
         (["--bucket", "b FunctionName=x"], "--bucket 'b FunctionName=x' is not valid: it must be 3 to 63 of [a-z0-9.-]"),
         (["--function", "f\"x"], "--function 'f\"x' is not valid"),
@@ -563,7 +580,7 @@ fn deploy_script_refuses_malformed_values_before_running_anything() {
 fn deploy_script_passes_each_override_as_one_argument() {
     let fake = FakeDeploy::new();
     run(&mut fake.deploy(&[
-        "--method", "sam", "--work-prefix", "tmp/cubed/", "--bucket", "my-bucket", "--memory", "4096",
+        "--method", "sam", "--work-prefix", "tmp/cubed/", "--output-prefix", "results/era5/", "--bucket", "my-bucket", "--memory", "4096",
         "--input-buckets", "era5-public,arn:aws:s3:::other", "--region", "eu-west-1",
     ]));
     let argv = fake.sam_argv().expect("sam ran");
@@ -571,7 +588,7 @@ fn deploy_script_passes_each_override_as_one_argument() {
     let overrides: Vec<&str> = argv[at + 1..].iter().take_while(|a| !a.starts_with("--")).map(String::as_str).collect();
     assert_eq!(
         overrides,
-        ["FunctionMemoryMB=4096", "BucketName=my-bucket", "WorkPrefix=tmp/cubed/", "InputBucketArns=arn:aws:s3:::era5-public,arn:aws:s3:::other"],
+        ["FunctionMemoryMB=4096", "BucketName=my-bucket", "WorkPrefix=tmp/cubed/", "OutputPrefix=results/era5/", "InputBucketArns=arn:aws:s3:::era5-public,arn:aws:s3:::other"],
         "{argv:?}"
     );
     assert_eq!(argv.iter().filter(|a| a.starts_with("WorkPrefix=")).count(), 1, "{argv:?}");
