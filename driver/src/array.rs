@@ -75,7 +75,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Array {
     pub(crate) fn new(spec: Arc<Spec>, shape: Vec<u64>, chunks: Vec<u64>, dtype: DType, op: LogicalOp) -> Array {
-        let chunks = crate::creation::clip_chunks(&shape, &chunks);
+        let chunks = cubed_task::plan::clip_chunks(&shape, &chunks);
         Array {
             node: Arc::new(ArrayNode { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shape, chunks, dtype, weak: false, op, spec }),
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cubed_task::kernel::Node;
-use cubed_task::plan::{check_array_sizes, Spec};
+use cubed_task::plan::{check_array_sizes, clip_chunks, Spec};
 use cubed_task::storage::StoreUrl;
 use cubed_task::DType;
 
@@ -28,11 +28,6 @@ fn check_shape_chunks(what: &str, shape: &[u64], chunks: &[u64], dtype: DType) -
         return Err(CubedError::Invalid(format!("{what}: chunk lengths must be positive, got {chunks:?}")));
     }
     check_array_sizes(shape, &clip_chunks(shape, chunks), dtype).map_err(|e| CubedError::Invalid(format!("{what}: {e}")))
-}
-
-/// Chunks as an array stores them: at most the shape, at least 1.
-pub(crate) fn clip_chunks(shape: &[u64], chunks: &[u64]) -> Vec<u64> {
-    chunks.iter().zip(shape).map(|(&c, &s)| c.min(s).max(1)).collect()
 }
 
 /// Opens an existing Zarr array (v2 or v3) at a path or URL.

@@ -73,7 +73,7 @@ pub(crate) fn rechunk_array(a: &Array, chunks: &[u64]) -> Result<Array> {
     if chunks.contains(&0) {
         return Err(CubedError::Invalid(format!("rechunk: chunk lengths must be positive, got {chunks:?}")));
     }
-    let clipped: Vec<u64> = chunks.iter().zip(a.shape()).map(|(&c, &s)| c.min(s).max(1)).collect();
+    let clipped = cubed_task::plan::clip_chunks(a.shape(), chunks);
     if clipped == a.chunks() {
         return Ok(a.clone());
     }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cubed_task::kernel::{Node, ReduceFunc};
 use cubed_task::plan::{
-    checked_product, grid_shape, saturating_product, ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, MAX_ARRAY_BYTES,
+    checked_product, saturating_product, ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, MAX_ARRAY_BYTES,
     MAX_TASKS_PER_OP, PLAN_VERSION,
 };
 use cubed_task::DType;
@@ -351,11 +351,11 @@ impl Planner<'_> {
         let label = if ops.is_empty() || ops == kind.name() { kind.name().to_string() } else { format!("{} {ops}", kind.name()) };
         let what = format!("{id} ({label}, writing {})", out.describe());
         out.check_sizes()?;
-        let (grid, per) = match &kind {
-            OpKind::Copy { region } => (grid_shape(&out.shape, region), format!("one per region {region:?}")),
-            _ => (out.grid_shape(), format!("one per chunk {:?}", out.chunks)),
+        let per = match &kind {
+            OpKind::Copy { region } => format!("one per region {region:?}"),
+            _ => format!("one per chunk {:?}", out.chunks),
         };
-        let num_tasks = saturating_product(&grid);
+        let num_tasks = saturating_product(&kind.task_grid(out));
         if num_tasks > MAX_TASKS_PER_OP {
             return Err(CubedError::Invalid(format!(
                 "{what}: shape {:?} needs {num_tasks} tasks ({per}), more than the {MAX_TASKS_PER_OP} one op may have (MAX_TASKS_PER_OP); use larger chunks",
@@ -534,7 +534,7 @@ fn acc_dtype(func: ReduceFunc, mean: bool, input: DType) -> DType {
 }
 
 fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DType, codec: Option<Codec>) -> ArrayMeta {
-    let chunks = chunks.iter().zip(shape).map(|(&c, &s)| c.min(s).max(1)).collect();
+    let chunks = cubed_task::plan::clip_chunks(shape, chunks);
     ArrayMeta { name: name.to_string(), location, shape: shape.to_vec(), chunks, dtype, codec }
 }
 

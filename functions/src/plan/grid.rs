@@ -57,3 +57,8 @@ pub fn block_pieces(region: &[(u64, u64)], chunks: &[u64]) -> Vec<BlockPiece> {
         })
         .collect()
 }
+
+/// Chunks as an array stores them: at most the shape, at least 1.
+pub fn clip_chunks(shape: &[u64], chunks: &[u64]) -> Vec<u64> {
+    chunks.iter().zip(shape).map(|(&c, &s)| c.min(s).max(1)).collect()
+}

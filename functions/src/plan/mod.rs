@@ -17,7 +17,7 @@ mod grid;
 mod sizes;
 mod validate;
 
-pub use grid::{block_pieces, block_region, grid_shape, unravel, BlockPiece};
+pub use grid::{block_pieces, block_region, clip_chunks, grid_shape, unravel, BlockPiece};
 pub use sizes::{check_array_sizes, checked_product, saturating_product, MAX_ARRAY_BYTES, MAX_TASKS_PER_OP};
 
 /// The plan format version this build reads and writes.
@@ -243,6 +243,15 @@ impl OpKind {
             OpKind::Copy { .. } => "rechunk",
         }
     }
+
+    /// The grid of this op's tasks over its output `out`: one task per output
+    /// chunk, or one per copy region.
+    pub fn task_grid(&self, out: &ArrayMeta) -> Vec<u64> {
+        match self {
+            OpKind::Copy { region } => grid_shape(&out.shape, region),
+            _ => out.grid_shape(),
+        }
+    }
 }
 
 /// One operation: a set of independent, idempotent tasks.
@@ -269,25 +278,15 @@ pub struct Op {
 }
 
 impl Op {
-    /// The number of tasks this op must have: one per output chunk, or one per
-    /// copy region. Derived from the arrays, so a plan cannot claim another.
+    /// The number of tasks this op must have (see [`OpKind::task_grid`]).
+    /// Derived from the arrays, so a plan cannot claim another.
     pub fn derived_tasks(&self, plan: &Plan) -> u64 {
-        let out = &plan.arrays[self.output];
-        match &self.kind {
-            OpKind::Copy { region } => saturating_product(&grid_shape(&out.shape, region)),
-            _ => saturating_product(&out.grid_shape()),
-        }
+        saturating_product(&self.kind.task_grid(&plan.arrays[self.output]))
     }
 
-
-    /// The region of the output (or copy grid) that task `index` covers, and its block coordinates.
+    /// The block coordinates (in [`OpKind::task_grid`]) of task `index`.
     pub fn task_block(&self, plan: &Plan, index: u64) -> Vec<u64> {
-        let out = &plan.arrays[self.output];
-        let grid = match &self.kind {
-            OpKind::Copy { region } => grid_shape(&out.shape, region),
-            _ => out.grid_shape(),
-        };
-        unravel(index, &grid)
+        unravel(index, &self.kind.task_grid(&plan.arrays[self.output]))
     }
 }
 

@@ -57,7 +57,6 @@ impl Op {
         if self.num_tasks != derived {
             return fail(format!("claims {} tasks but its output needs {derived}", self.num_tasks));
         }
-        let clip = |c: u64, s: u64| c.min(s).max(1);
         let broadcasts = |shape: &[u64], to: &[u64]| {
             shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1)
         };
@@ -108,12 +107,12 @@ impl Op {
                         }
                         (false, _) => {
                             shape.push(domain_shape[k]);
-                            chunks.push(clip(domain_chunks[k], domain_shape[k]));
+                            chunks.push(domain_chunks[k]);
                         }
                     }
                 }
-                let got: Vec<u64> = out.chunks.iter().zip(&out.shape).map(|(&c, &s)| clip(c, s)).collect();
-                let want: Vec<u64> = chunks.iter().zip(&shape).map(|(&c, &s)| clip(c, s)).collect();
+                let got = clip_chunks(&out.shape, &out.chunks);
+                let want = clip_chunks(&shape, &chunks);
                 if out.shape != shape || got != want {
                     return fail(format!(
                         "reducing axes {axes:?} of domain {domain_shape:?} in blocks {domain_chunks:?} gives shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
