@@ -160,6 +160,25 @@ assert not failures, "\n".join(failures)
 print("ok", len(sys.argv[1:]) // 2)
 "#;
 
+/// Evaluates every `(expression, numpy expression)` case in one `cubed eval`
+/// (with `extra` arguments), one output each under `w`, and checks each output
+/// with zarr-python against numpy.
+fn assert_matches_numpy(w: &Path, cases: &[(&str, &str)], extra: &[&str]) {
+    let expr = format!("({},)", cases.iter().map(|c| c.0).collect::<Vec<_>>().join(", "));
+    let mut args: Vec<String> = vec!["eval".into(), expr, "-q".into()];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut check = Vec::new();
+    for (i, (_, numpy)) in cases.iter().enumerate() {
+        let out = w.join(format!("out{i}.zarr"));
+        args.extend(["-o".into(), path(&out).to_string()]);
+        check.extend([path(&out).to_string(), numpy.to_string()]);
+    }
+    let (ok, _, err) = cubed(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{err}");
+    let checked = python(CHECK, &check.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(checked.trim(), format!("ok {}", cases.len()));
+}
+
 #[test]
 fn reductions_over_empty_axes_match_numpy() {
     let w = temp("empty-reduce");
@@ -173,18 +192,7 @@ fn reductions_over_empty_axes_match_numpy() {
         ("min(zeros((0, 3)), axis=1)", "np.min(np.zeros((0, 3)), axis=1)"),
         ("max(zeros((5, 0)), axis=0)", "np.max(np.zeros((5, 0)), axis=0)"),
     ];
-    let expr = format!("({},)", cases.iter().map(|c| c.0).collect::<Vec<_>>().join(", "));
-    let mut args: Vec<String> = vec!["eval".into(), expr, "-q".into(), "--work-dir".into(), path(&w.join("work")).into()];
-    let mut check = Vec::new();
-    for (i, (_, numpy)) in cases.iter().enumerate() {
-        let out = w.join(format!("out{i}.zarr"));
-        args.extend(["-o".into(), path(&out).to_string()]);
-        check.extend([path(&out).to_string(), numpy.to_string()]);
-    }
-    let (ok, _, err) = cubed(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(ok, "{err}");
-    let checked = python(CHECK, &check.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(checked.trim(), format!("ok {}", cases.len()));
+    assert_matches_numpy(&w, &cases, &["--work-dir", path(&w.join("work"))]);
     // Printed like numpy too.
     let (ok, out, err) = cubed(&["eval", "(sum(zeros((2, 0)), axis=1), mean(zeros((3, 0))))", "-q", "--work-dir", path(&w.join("work"))]);
     assert!(ok, "{err}");
@@ -221,18 +229,8 @@ fn empty_arrays_are_written_computed_and_rechunked_as_numpy_gives_them() {
         ("mean(a, axis=1)", "np.mean(np.zeros((0, 3)), axis=1)"),
         ("ones((0,)) + arange(0)", "np.ones((0,)) + np.arange(0)"),
     ];
-    let expr = format!("({},)", cases.iter().map(|c| c.0).collect::<Vec<_>>().join(", "));
-    let mut args: Vec<String> = vec!["eval".into(), expr, "-i".into(), format!("a={}", input.display()), "-q".into(), "--work-dir".into(), path(&work).into()];
-    let mut check = Vec::new();
-    for (i, (_, numpy)) in cases.iter().enumerate() {
-        let out = w.join(format!("out{i}.zarr"));
-        args.extend(["-o".into(), path(&out).to_string()]);
-        check.extend([path(&out).to_string(), numpy.to_string()]);
-    }
-    let (ok, _, err) = cubed(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(ok, "{err}");
-    let checked = python(CHECK, &check.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(checked.trim(), format!("ok {}", cases.len()));
+    let input_arg = format!("a={}", input.display());
+    assert_matches_numpy(&w, &cases, &["-i", &input_arg, "--work-dir", path(&work)]);
 }
 
 #[test]
