@@ -426,7 +426,7 @@ mod tests {
     fn plan_with_ids(ids: &[&str]) -> Plan {
         let spec = crate::Spec::new("memory://batch-unit/work");
         let a = crate::random(&spec, &[40, 40], &[5, 5], 1, cubed_task::DType::Float64).unwrap();
-        let m = crate::sum(&a, Some(&[0]), None).unwrap();
+        let m = crate::sum(&a, &crate::Reduce::axis(&[0])).unwrap();
         let mut plan = crate::build_plan(&[crate::Output { array: m, url: None }], &Default::default()).unwrap().plan;
         assert!(plan.ops.len() >= ids.len());
         for (op, id) in plan.ops.iter_mut().zip(ids) {

@@ -102,7 +102,7 @@ pub fn arange(spec: &Spec, start: f64, stop: f64, step: f64, chunk: u64, dtype: 
         return Err(CubedError::Invalid("arange: step must be a non-zero finite number".into()));
     }
     let len = ((stop - start) / step).ceil().max(0.0);
-    if !(len <= cubed_task::plan::MAX_ARRAY_BYTES as f64) {
+    if len.is_nan() || len > cubed_task::plan::MAX_ARRAY_BYTES as f64 {
         return Err(CubedError::Invalid(format!(
             "arange: {start} to {stop} in steps of {step} has {len:.1e} elements, more than cubed-rs can address (2^63 bytes)"
         )));

@@ -1,6 +1,10 @@
 //! Elementwise operations with numpy broadcasting and type promotion. Inputs
 //! whose chunking differs from the result's are rechunked to match, so every
 //! output chunk reads exactly one chunk of each input.
+//!
+//! Which functions exist, their dtype rules and kernels come from the function
+//! table ([`cubed_task::table`]); this module applies the rules to lazy arrays
+//! and generates one Rust function per table entry (`cubed::floor`, ...).
 
 use cubed_task::kernel::{BinaryOp, Node, UnaryOp};
 use cubed_task::DType;
@@ -17,13 +21,14 @@ pub fn result_type(a: &Array, b: &Array) -> DType {
     }
 }
 
+/// NEP 50: a Python scalar takes the array's type when it is of the same or a
+/// lower kind (bool < int < float); else the default type of its own kind.
 fn weak_with(scalar: DType, array: DType) -> DType {
-    if scalar.is_float() && !array.is_float() {
-        DType::Float64
-    } else if scalar.is_integer() && array == DType::Bool {
-        DType::Int64
-    } else {
+    let rank = |d: DType| if d == DType::Bool { 0 } else if d.is_integer() { 1 } else { 2 };
+    if rank(scalar) <= rank(array) {
         array
+    } else {
+        scalar
     }
 }
 
@@ -109,45 +114,48 @@ fn check_weak_integer(op: BinaryOp, a: &Array, b: &Array, compute: DType) -> Res
     if !scalar.dtype().is_integer() || !compute.is_integer() {
         return Ok(compute);
     }
-    let fits = |d: DType| match d {
-        DType::Int32 => (i32::MIN as f64..=i32::MAX as f64).contains(&value),
-        _ => (-(2f64.powi(63))..2f64.powi(63)).contains(&value),
-    };
+    let fits = |d: DType| d.int_range().is_some_and(|(lo, hi)| (lo as f64..=hi as f64).contains(&value));
     if fits(compute) {
         return Ok(compute);
     }
-    if op.is_comparison() && fits(DType::Int64) {
-        return Ok(DType::Int64);
+    if op.is_comparison() {
+        if let Some(wide) = [DType::Int64, DType::Float64].into_iter().find(|&d| d == DType::Float64 || fits(d)) {
+            return Ok(wide);
+        }
     }
     Err(CubedError::Invalid(format!(
         "{}: Python integer {value} out of bounds for {compute} (the type of the {} array it is combined with); \
          cast the array first, e.g. astype(x, {})",
         op.name(),
         array.dtype(),
-        if compute == DType::Int32 { "int64" } else { "float64" },
+        if compute.itemsize() < 8 && fits(DType::Int64) { "int64" } else { "float64" },
     )))
 }
 
-/// A binary operation with promotion.
+/// The types a function accepts, for error messages.
+fn accepted(accepts: impl Fn(DType) -> bool) -> String {
+    let names: Vec<&str> = DType::ALL.into_iter().filter(|&d| accepts(d)).map(DType::name).collect();
+    names.join(", ")
+}
+
+/// A binary elementwise function (see [`cubed_task::table::elementwise`]),
+/// with numpy's promotion and weak scalars.
 pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
-    let mut compute = result_type(a, b);
-    compute = check_weak_integer(op, a, b, compute)?;
-    // numpy: bool + bool is logical or, bool * bool logical and (both bool);
-    // bool - bool is refused; bool ** bool gives int8, which cubed-rs lacks.
-    match (compute, op) {
-        (DType::Bool, BinaryOp::Sub) => {
-            return Err(CubedError::Invalid(
-                "numpy boolean subtract, the `-` operator, is not supported; use logical_not(a == b) for xor, or cast first, e.g. astype(a, int64) - b".into(),
-            ))
-        }
-        (DType::Bool, BinaryOp::Pow) => {
-            return Err(CubedError::Invalid("pow of two bool arrays gives int8 in numpy, which cubed-rs does not support; cast first, e.g. astype(a, int64) ** b".into()))
-        }
-        (DType::Bool, BinaryOp::Div) => compute = DType::Float64,
-        _ => {}
-    }
-    if op == BinaryOp::Div && !compute.is_float() {
-        compute = DType::Float64;
+    let promoted = check_weak_integer(op, a, b, result_type(a, b))?;
+    let compute = op.compute_type(promoted);
+    if !op.accepts(compute) {
+        let hint = match (op, promoted) {
+            (BinaryOp::Subtract, DType::Bool) => "; numpy boolean subtract, the `-` operator, is not supported: use the bitwise_xor, the `^` operator, or the logical_xor function instead, or cast first, e.g. astype(a, int64) - b",
+            (BinaryOp::Pow, DType::Bool) => "; numpy gives int8 for bool ** bool: cast first, e.g. astype(a, int8) ** b",
+            _ => "; cast first, e.g. astype(x, int64)",
+        };
+        return Err(CubedError::Invalid(format!(
+            "{} is not defined for {} and {} arrays (it accepts {}){hint}",
+            op.name(),
+            a.dtype(),
+            b.dtype(),
+            accepted(|d| op.accepts(op.compute_type(d))),
+        )));
     }
     if op == BinaryOp::Pow && !compute.is_float() && constant_value(b).is_some_and(|v| v < 0.0) {
         return Err(CubedError::Invalid(format!(
@@ -156,23 +164,26 @@ pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
             constant_value(b).unwrap_or_default(),
         )));
     }
-    let dtype = if op.is_comparison() { DType::Bool } else { compute };
-    map(MapKind::Binary { op, compute }, &[a, b], dtype)
+    map(MapKind::Binary { op, compute }, &[a, b], op.result_type(compute))
 }
 
-/// A unary operation (transcendental functions give floats).
+/// A unary elementwise function (see [`cubed_task::table::elementwise`]).
 pub fn unary(op: UnaryOp, a: &Array) -> Result<Array> {
-    let arg = if op.is_transcendental() && !a.dtype().is_float() {
-        astype(a, DType::Float64)?
-    } else if op == UnaryOp::Neg && a.dtype() == DType::Bool {
-        return Err(CubedError::Invalid("negative is not defined for bool arrays; use logical_not".into()));
-    } else if op == UnaryOp::Abs && a.dtype() == DType::Bool {
-        return Ok(a.clone());
-    } else {
-        a.clone()
-    };
-    let dtype = arg.dtype();
-    map(MapKind::Unary(op), &[&arg], dtype)
+    if !op.accepts(a.dtype()) {
+        let hint = match op {
+            UnaryOp::Negative if a.dtype() == DType::Bool => "; for bools use logical_not",
+            _ => "; cast first, e.g. astype(x, int64)",
+        };
+        return Err(CubedError::Invalid(format!(
+            "{} is not defined for {} arrays (it accepts {}){hint}",
+            op.name(),
+            a.dtype(),
+            accepted(|d| op.accepts(d))
+        )));
+    }
+    let compute = op.compute_type(a.dtype());
+    let arg = if compute == a.dtype() { a.clone() } else { astype(a, compute)? };
+    map(MapKind::Unary(op), &[&arg], op.result_type(compute))
 }
 
 /// Converts to another element type (numpy `astype`).
@@ -193,68 +204,52 @@ pub fn where_(cond: &Array, x: &Array, y: &Array) -> Result<Array> {
     map(MapKind::Where, &[cond, &x, &y], dtype)
 }
 
-macro_rules! binary_fns {
-    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
-        $(#[$doc])*
-        pub fn $name(a: &Array, b: &Array) -> Result<Array> {
-            binary(BinaryOp::$op, a, b)
+/// `clip(x, min, max)`: `x` limited to `[min, max]`, in `x`'s type (Array API);
+/// either bound may be `None`. NaN in `x` or a bound propagates, as numpy.
+pub fn clip(x: &Array, min: Option<&Array>, max: Option<&Array>) -> Result<Array> {
+    let bound = |b: &Array, name: &str| -> Result<Array> {
+        if b.is_weak() {
+            // A Python scalar: numpy's weak promotion (and its range check) applies.
+            Ok(b.clone())
+        } else if x.dtype().promote(b.dtype()) == x.dtype() {
+            astype(b, x.dtype())
+        } else {
+            Err(CubedError::Invalid(format!(
+                "clip: {name} of type {} would change the result type of the {} array (the Array API keeps x's type); cast it first, e.g. astype({name}, {})",
+                b.dtype(),
+                x.dtype(),
+                x.dtype()
+            )))
         }
-    )*};
-}
-binary_fns! {
-    /// `a + b`
-    add => Add,
-    /// `a - b`
-    subtract => Sub,
-    /// `a * b`
-    multiply => Mul,
-    /// `a / b` (true division: integers give float64)
-    divide => Div,
-    /// `a ** b`
-    pow => Pow,
-    /// `a < b`
-    less => Lt,
-    /// `a <= b`
-    less_equal => Le,
-    /// `a > b`
-    greater => Gt,
-    /// `a >= b`
-    greater_equal => Ge,
-    /// `a == b`
-    equal => Eq,
-    /// `a != b`
-    not_equal => Ne,
-}
-
-macro_rules! unary_fns {
-    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
-        $(#[$doc])*
-        pub fn $name(a: &Array) -> Result<Array> {
-            unary(UnaryOp::$op, a)
-        }
-    )*};
-}
-unary_fns! {
-    /// `-a`
-    negative => Neg,
-    /// `|a|`
-    abs => Abs,
-    /// Square root.
-    sqrt => Sqrt,
-    /// `e ** a`
-    exp => Exp,
-    /// Natural logarithm.
-    log => Log,
-    /// Sine.
-    sin => Sin,
-    /// Cosine.
-    cos => Cos,
-}
-
-/// Logical not of a bool array.
-pub fn logical_not(a: &Array) -> Result<Array> {
-    if a.dtype() != DType::Bool {
-        return Err(CubedError::Invalid(format!("logical_not needs a bool array, got {}", a.dtype())));
+    };
+    let mut out = x.clone();
+    if let Some(lo) = min {
+        out = binary(BinaryOp::Maximum, &out, &bound(lo, "min")?)?;
     }
-    map(MapKind::Unary(UnaryOp::Not), &[a], DType::Bool)
+    if let Some(hi) = max {
+        out = binary(BinaryOp::Minimum, &out, &bound(hi, "max")?)?;
+    }
+    Ok(out)
 }
+
+/// One Rust function per unary table entry: `cubed::sqrt(&a)`, ...
+macro_rules! unary_api {
+    ($( $(#[doc = $doc:literal])+ $v:ident $name:ident [$($alias:literal),*] $(op $sym:literal)? rule $rule:ident temps $temps:literal { $($class:ident => $f:expr),+ $(,)? } ;)*) => {$(
+        $(#[doc = $doc])+
+        pub fn $name(x: &Array) -> Result<Array> {
+            unary(UnaryOp::$v, x)
+        }
+    )*};
+}
+cubed_task::unary_functions!(unary_api);
+
+/// One Rust function per binary table entry: `cubed::add(&a, &b)`, ...
+macro_rules! binary_api {
+    ($( $(#[doc = $doc:literal])+ $v:ident $name:ident [$($alias:literal),*] $(op $sym:literal)? rule $rule:ident temps $temps:literal { $($class:ident => $f:expr),+ $(,)? } ;)*) => {$(
+        $(#[doc = $doc])+
+        pub fn $name(x1: &Array, x2: &Array) -> Result<Array> {
+            binary(BinaryOp::$v, x1, x2)
+        }
+    )*};
+}
+cubed_task::binary_functions!(binary_api);

@@ -13,7 +13,7 @@
 //! let b = cubed::random(&spec, &[10_000, 10_000], &[1000, 1000], 2, DType::Float64)?;
 //! let aa = cubed::multiply(&a, &a)?;
 //! let bb = cubed::multiply(&b, &b)?;
-//! let m = cubed::mean(&cubed::add(&aa, &bb)?, Some(&[0]), None)?;
+//! let m = cubed::mean(&cubed::add(&aa, &bb)?, &cubed::Reduce::axis(&[0]))?;
 //! let summary = cubed::compute(&[cubed::Output { array: m, url: Some("/tmp/qm.zarr".into()) }]).await?;
 //! cubed::print_summary(&summary);
 //! # Ok(()) }
@@ -43,13 +43,10 @@ pub use array::Array;
 pub use creation::{arange, asarray, from_zarr, full, ones, random, scalar, zeros};
 pub use cubed_task::plan::{Codec, Plan, Spec};
 pub use cubed_task::DType;
-pub use elementwise::{
-    abs, add, astype, cos, divide, equal, exp, greater, greater_equal, less, less_equal, log, logical_not, multiply,
-    negative, not_equal, pow, sin, sqrt, subtract, where_,
-};
+pub use elementwise::*;
 pub use error::{CubedError, Result};
 pub use planner::{build_plan, check_memory, BuiltPlan, Output, PlanOptions};
-pub use reduction::{max, mean, min, sum};
+pub use reduction::{max, mean, min, sum, Reduce};
 pub use runner::{LocalRunner, Runner};
 pub use scheduler::{execute, ComputeOptions, RunSummary};
 pub use summary::print_summary;

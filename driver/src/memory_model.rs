@@ -59,12 +59,20 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
             let (p, r) = kernel_cost(arg, block, inputs)?;
             (p.max(sum(&[r, bytes(node)?])?), bytes(node)?)
         }
-        Node::Unary { arg, .. } => kernel_cost(arg, block, inputs)?,
+        Node::Unary { op, arg } => {
+            // In place, unless the table declares result buffers (e.g. a bool result).
+            let (p, r) = kernel_cost(arg, block, inputs)?;
+            match op.temporaries() {
+                0 => (p, r),
+                t => (p.max(sum(&[r, bytes(node)?.checked_mul(t)?])?), bytes(node)?),
+            }
+        }
         Node::Binary { op, compute, lhs, rhs } => {
             let (pl, rl) = kernel_cost(lhs, block, inputs)?;
             let (pr, rr) = kernel_cost(rhs, block, inputs)?;
-            // Operands not of the compute type are cast (a new buffer each); arithmetic
-            // then reuses an operand of the full shape, comparisons allocate the result.
+            // Operands not of the compute type are cast (a new buffer each); the kernel
+            // then reuses an operand of the full shape unless the table declares
+            // result buffers (comparisons: a bool result).
             let cast = |n: &Node| -> Option<u64> {
                 if n.dtype(&dtypes) == *compute {
                     Some(0)
@@ -73,8 +81,8 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
                 }
             };
             let full = out_elems(node)?;
-            let in_place = !op.is_comparison() && (out_elems(lhs)? == full || out_elems(rhs)? == full);
-            let result = if in_place { 0 } else { bytes(node)? };
+            let in_place = op.temporaries() == 0 && (out_elems(lhs)? == full || out_elems(rhs)? == full);
+            let result = if in_place { 0 } else { bytes(node)?.checked_mul(op.temporaries().max(1))? };
             (pl.max(sum(&[rl, pr])?).max(sum(&[rl, rr, cast(lhs)?, cast(rhs)?, result])?), bytes(node)?)
         }
         Node::Where { cond, x, y } => {

@@ -493,7 +493,8 @@ impl Planner<'_> {
                 split_every,
                 acc_dtype: acc,
                 divide_by: (last && mean).then_some(count as f64),
-                squeeze: last,
+                // keepdims: the result keeps the reduced axes (length 1).
+                squeeze: last && a.ndim() != arg.ndim(),
             };
             if last {
                 let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
@@ -526,10 +527,19 @@ fn reduce_name(func: ReduceFunc, mean: bool) -> String {
 /// The type partial results of a reduction are kept in.
 fn acc_dtype(func: ReduceFunc, mean: bool, input: DType) -> DType {
     match (func, mean, input) {
-        (_, true, d) => d.to_float(),
-        (ReduceFunc::Sum, false, DType::Bool | DType::Int32) => DType::Int64,
+        (_, true, d) => mean_type(d),
+        (ReduceFunc::Sum, false, d) => d.sum_type(),
         (_, false, DType::Bool) => DType::Int64,
         (_, false, d) => d,
+    }
+}
+
+/// The type of a mean (numpy: float64 for integers and bools, floats keep theirs).
+pub(crate) fn mean_type(d: DType) -> DType {
+    if d.is_float() {
+        d
+    } else {
+        DType::Float64
     }
 }
 

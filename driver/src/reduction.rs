@@ -4,7 +4,6 @@
 //! number of chunks.
 
 use cubed_task::kernel::ReduceFunc;
-use cubed_task::DType;
 
 use crate::array::{Array, LogicalOp};
 use crate::error::{CubedError, Result};
@@ -35,21 +34,56 @@ fn normalize_axes(a: &Array, axes: Option<&[i64]>) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-fn reduce(a: &Array, func: ReduceFunc, mean: bool, axes: Option<&[i64]>, split_every: Option<u64>) -> Result<Array> {
-    let axes = normalize_axes(a, axes)?;
-    let split_every = split_every.unwrap_or(DEFAULT_SPLIT_EVERY);
+/// How a reduction runs: over which axes, whether reduced axes are kept as
+/// length-1 axes (numpy's `keepdims`), and how many blocks one task combines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reduce {
+    /// Axes to reduce (negative count from the end); `None` for all.
+    pub axis: Option<Vec<i64>>,
+    /// Keep reduced axes with length 1.
+    pub keepdims: bool,
+    /// Blocks one task combines per reduced axis (default [`DEFAULT_SPLIT_EVERY`]).
+    pub split_every: Option<u64>,
+}
+
+impl Reduce {
+    /// Over every axis.
+    pub fn all() -> Reduce {
+        Reduce::default()
+    }
+
+    /// Over the given axes.
+    pub fn axis(axes: &[i64]) -> Reduce {
+        Reduce { axis: Some(axes.to_vec()), ..Reduce::default() }
+    }
+
+    /// Keeps the reduced axes as length-1 axes.
+    pub fn keepdims(mut self) -> Reduce {
+        self.keepdims = true;
+        self
+    }
+
+    /// Sets the fan-in of one task.
+    pub fn split_every(mut self, n: u64) -> Reduce {
+        self.split_every = Some(n);
+        self
+    }
+}
+
+fn reduce(a: &Array, func: ReduceFunc, mean: bool, opts: &Reduce) -> Result<Array> {
+    let axes = normalize_axes(a, opts.axis.as_deref())?;
+    let split_every = opts.split_every.unwrap_or(DEFAULT_SPLIT_EVERY);
     if split_every < 2 {
         return Err(CubedError::Invalid(format!("split_every must be at least 2, got {split_every}")));
     }
-    let dtype = if mean {
-        a.dtype().to_float()
-    } else {
-        match (func, a.dtype()) {
-            (ReduceFunc::Sum, DType::Bool | DType::Int32) => DType::Int64,
-            (_, d) => d,
-        }
+    let dtype = match (mean, func) {
+        (true, _) => crate::planner::mean_type(a.dtype()),
+        (false, ReduceFunc::Sum) => a.dtype().sum_type(),
+        (false, _) => a.dtype(),
     };
-    let keep = |v: &[u64]| v.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &x)| x).collect::<Vec<_>>();
+    let keep = |v: &[u64]| -> Vec<u64> {
+        v.iter().enumerate().filter_map(|(k, &x)| if !axes.contains(&k) { Some(x) } else if opts.keepdims { Some(1) } else { None }).collect()
+    };
     let (shape, chunks) = (keep(a.shape()), keep(a.chunks()));
     if let Some(k) = axes.iter().copied().find(|&k| a.shape()[k] == 0).filter(|_| func != ReduceFunc::Sum) {
         let name = if func == ReduceFunc::Min { ("min", "minimum") } else { ("max", "maximum") };
@@ -63,22 +97,23 @@ fn reduce(a: &Array, func: ReduceFunc, mean: bool, axes: Option<&[i64]>, split_e
     Ok(Array::new(a.spec_arc(), shape, chunks, dtype, LogicalOp::Reduce { func, mean, axes, split_every, arg: a.clone() }))
 }
 
-/// Sum over `axes` (all when `None`); negative axes count from the end.
-pub fn sum(a: &Array, axes: Option<&[i64]>, split_every: Option<u64>) -> Result<Array> {
-    reduce(a, ReduceFunc::Sum, false, axes, split_every)
+/// Sum over the axes (numpy's accumulation types: int64 for bools and signed
+/// integers, uint64 for unsigned ones; integers wrap on overflow).
+pub fn sum(a: &Array, opts: &Reduce) -> Result<Array> {
+    reduce(a, ReduceFunc::Sum, false, opts)
 }
 
-/// Arithmetic mean over `axes` (all when `None`).
-pub fn mean(a: &Array, axes: Option<&[i64]>, split_every: Option<u64>) -> Result<Array> {
-    reduce(a, ReduceFunc::Sum, true, axes, split_every)
+/// Arithmetic mean over the axes (float64 for integers).
+pub fn mean(a: &Array, opts: &Reduce) -> Result<Array> {
+    reduce(a, ReduceFunc::Sum, true, opts)
 }
 
-/// Minimum over `axes` (all when `None`); NaN propagates.
-pub fn min(a: &Array, axes: Option<&[i64]>, split_every: Option<u64>) -> Result<Array> {
-    reduce(a, ReduceFunc::Min, false, axes, split_every)
+/// Minimum over the axes; NaN propagates.
+pub fn min(a: &Array, opts: &Reduce) -> Result<Array> {
+    reduce(a, ReduceFunc::Min, false, opts)
 }
 
-/// Maximum over `axes` (all when `None`); NaN propagates.
-pub fn max(a: &Array, axes: Option<&[i64]>, split_every: Option<u64>) -> Result<Array> {
-    reduce(a, ReduceFunc::Max, false, axes, split_every)
+/// Maximum over the axes; NaN propagates.
+pub fn max(a: &Array, opts: &Reduce) -> Result<Array> {
+    reduce(a, ReduceFunc::Max, false, opts)
 }

@@ -12,7 +12,7 @@ use cubed::{ComputeOptions, CubedError, DType, LocalRunner, Output, Plan, PlanOp
 fn plan_round_trips_through_json_with_the_same_digest() {
     let s = spec();
     let (a, _) = stored_input(&s, &[20, 10], &[6, 4], 1);
-    let m = cubed::mean(&cubed::multiply(&a, &a).unwrap(), Some(&[0]), Some(2)).unwrap();
+    let m = cubed::mean(&cubed::multiply(&a, &a).unwrap(), &cubed::Reduce::axis(&[0]).split_every(2)).unwrap();
     let r = cubed::rechunk(&cubed::add(&a, &cubed::scalar(&s, 1.0, DType::Int64)).unwrap(), &[20, 1]).unwrap();
     let built = cubed::build_plan(&[Output { array: m, url: None }, Output { array: r, url: None }], &PlanOptions::default()).unwrap();
     let json = built.plan.to_json();
@@ -29,8 +29,8 @@ fn malformed_plans_and_unknown_versions_are_clear_errors() {
     let e = Plan::from_json(b"{not json").unwrap_err().to_string();
     assert!(e.contains("not a valid cubed-rs plan"), "{e}");
     let e = Plan::from_json(br#"{"version": 99, "spec": {}}"#).unwrap_err().to_string();
-    assert!(e.contains("plan version 99 is not supported") && e.contains("version 1"), "{e}");
-    let e = Plan::from_json(br#"{"version": 1, "spec": {"work_dir": "x", "allowed_mem": 1, "reserved_mem": 0}, "arrays": [], "ops": [{"id": "op-001", "kind": {"kind": "copy", "region": [1]}, "inputs": [3], "output": 0, "num_tasks": 1, "projected_mem": 0, "fused": [], "bytes_read": 0, "bytes_written": 0}]}"#)
+    assert!(e.contains("plan version 99 is not supported") && e.contains("version 2"), "{e}");
+    let e = Plan::from_json(br#"{"version": 2, "spec": {"work_dir": "x", "allowed_mem": 1, "reserved_mem": 0}, "arrays": [], "ops": [{"id": "op-001", "kind": {"kind": "copy", "region": [1]}, "inputs": [3], "output": 0, "num_tasks": 1, "projected_mem": 0, "fused": [], "bytes_read": 0, "bytes_written": 0}]}"#)
         .unwrap_err()
         .to_string();
     assert!(e.contains("op-001 refers to an array that does not exist"), "{e}");
@@ -65,7 +65,7 @@ fn shape_mismatches_say_which_axis() {
     let b = cubed::zeros(&s, &[5], &[2], DType::Float64).unwrap();
     let e = cubed::add(&a, &b).unwrap_err().to_string();
     assert!(e.contains("cannot be broadcast") && e.contains("axis 1 has lengths 4 and 5"), "{e}");
-    let e = cubed::sum(&a, Some(&[2]), None).unwrap_err().to_string();
+    let e = cubed::sum(&a, &cubed::Reduce::axis(&[2])).unwrap_err().to_string();
     assert!(e.contains("axis 2 is out of bounds"), "{e}");
     let e = cubed::rechunk(&a, &[2]).unwrap_err().to_string();
     assert!(e.contains("have 1 dimensions but the array has 2"), "{e}");

@@ -22,7 +22,7 @@ proptest! {
         let axis = axis_pick % shape.len();
         let (a, ar) = stored_input(&s, &shape, &chunks, 99);
         let sq = cubed::multiply(&a, &a).unwrap();
-        let r = cubed::sum(&sq, Some(&[axis as i64]), Some(split_every)).unwrap();
+        let r = cubed::sum(&sq, &cubed::Reduce::axis(&[axis as i64]).split_every(split_every)).unwrap();
         let got = compute(&[&r]);
         let want = ar.mapv(|x| x * x).sum_axis(Axis(axis));
         assert_close(&got[0], &want, &format!("sum(a*a, axis={axis}) shape {shape:?} chunks {chunks:?}"));

@@ -63,7 +63,7 @@ fn sample_plan() -> &'static serde_json::Value {
     PLAN.get_or_init(|| {
         let s = spec();
         let x = cubed::random(&s, &[10, 10], &[3, 4], 1, DType::Float64).unwrap();
-        let m = cubed::mean(&cubed::multiply(&x, &x).unwrap(), Some(&[0]), Some(2)).unwrap();
+        let m = cubed::mean(&cubed::multiply(&x, &x).unwrap(), &cubed::Reduce::axis(&[0]).split_every(2)).unwrap();
         let r = cubed::rechunk(&x, &[10, 1]).unwrap();
         let plan = cubed::build_plan(&[Output { array: m, url: None }, Output { array: r, url: None }], &PlanOptions::default()).unwrap().plan;
         serde_json::from_slice(&plan.to_json()).unwrap()

@@ -91,10 +91,10 @@ fn reductions_match_ndarray_on_awkward_shapes() {
             let ax: Vec<i64> = axes.iter().map(|&k| k as i64).collect();
             for split_every in [2, 4] {
                 let cases = [
-                    ("sum", cubed::sum(&a, Some(&ax), Some(split_every)).unwrap(), sum_ref(&ar, axes)),
-                    ("mean", cubed::mean(&a, Some(&ax), Some(split_every)).unwrap(), sum_ref(&ar, axes) / axes.iter().map(|&k| shape[k] as f64).product::<f64>()),
-                    ("min", cubed::min(&a, Some(&ax), Some(split_every)).unwrap(), min_ref(&ar, axes)),
-                    ("max", cubed::max(&a, Some(&ax), Some(split_every)).unwrap(), max_ref(&ar, axes)),
+                    ("sum", cubed::sum(&a, &cubed::Reduce::axis(&ax).split_every(split_every)).unwrap(), sum_ref(&ar, axes)),
+                    ("mean", cubed::mean(&a, &cubed::Reduce::axis(&ax).split_every(split_every)).unwrap(), sum_ref(&ar, axes) / axes.iter().map(|&k| shape[k] as f64).product::<f64>()),
+                    ("min", cubed::min(&a, &cubed::Reduce::axis(&ax).split_every(split_every)).unwrap(), min_ref(&ar, axes)),
+                    ("max", cubed::max(&a, &cubed::Reduce::axis(&ax).split_every(split_every)).unwrap(), max_ref(&ar, axes)),
                 ];
                 let arrays: Vec<&Array> = cases.iter().map(|c| &c.1).collect();
                 for ((name, _, want), got) in cases.iter().zip(compute(&arrays)) {
@@ -111,7 +111,7 @@ fn fused_reduction_of_an_expression_matches_ndarray() {
     let (a, ar) = stored_input(&s, &[40, 30], &[7, 8], 21);
     let (b, br) = stored_input(&s, &[40, 30], &[7, 8], 22);
     let e = cubed::add(&cubed::multiply(&cubed::sin(&a).unwrap(), &b).unwrap(), &cubed::scalar(&s, 1.0, DType::Int64)).unwrap();
-    let got = compute(&[&cubed::sum(&e, Some(&[1]), None).unwrap()]);
+    let got = compute(&[&cubed::sum(&e, &cubed::Reduce::axis(&[1])).unwrap()]);
     let want = sum_ref(&map2(&ar.mapv(f64::sin), &br, |x, y| x * y + 1.0), &[1]);
     assert_close(&got[0], &want, "sum(sin(a)*b + 1, axis=1)");
 }
@@ -132,12 +132,12 @@ fn rechunk_preserves_values_through_intermediates() {
 fn integer_and_bool_dtypes_follow_numpy() {
     let s = spec();
     let i = cubed::arange(&s, 0.0, 100.0, 1.0, 7, DType::Int32).unwrap();
-    let total = cubed::sum(&i, None, None).unwrap();
+    let total = cubed::sum(&i, &cubed::Reduce::all()).unwrap();
     assert_eq!(total.dtype(), DType::Int64);
-    let evens = cubed::sum(&cubed::equal(&cubed::scalar(&s, 0.0, DType::Int64), &cubed::subtract(&i, &cubed::multiply(&cubed::astype(&cubed::divide(&i, &cubed::scalar(&s, 2.0, DType::Int64)).unwrap(), DType::Int32).unwrap(), &cubed::scalar(&s, 2.0, DType::Int64)).unwrap()).unwrap()).unwrap(), None, None).unwrap();
+    let evens = cubed::sum(&cubed::equal(&cubed::scalar(&s, 0.0, DType::Int64), &cubed::subtract(&i, &cubed::multiply(&cubed::astype(&cubed::divide(&i, &cubed::scalar(&s, 2.0, DType::Int64)).unwrap(), DType::Int32).unwrap(), &cubed::scalar(&s, 2.0, DType::Int64)).unwrap()).unwrap()).unwrap(), &cubed::Reduce::all()).unwrap();
     assert_eq!(evens.dtype(), DType::Int64);
     let f = cubed::astype(&i, DType::Float32).unwrap();
-    let m = cubed::mean(&f, None, None).unwrap();
+    let m = cubed::mean(&f, &cubed::Reduce::all()).unwrap();
     assert_eq!(m.dtype(), DType::Float32);
     let got = compute(&[&total, &evens, &m]);
     assert_eq!(got[0].iter().next(), Some(&4950.0));

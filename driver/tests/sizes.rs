@@ -125,10 +125,10 @@ fn more_tasks_than_the_maximum_is_a_plan_time_error() {
     // A reduction's first round counts too; with large enough chunks it plans.
     let s = spec();
     let a = cubed::zeros(&s, &[1 << 40], &[1 << 10], DType::Float64).unwrap();
-    let e = cubed::build_plan(&[Output { array: cubed::sum(&a, None, None).unwrap(), url: None }], &PlanOptions::default()).err().unwrap().to_string();
+    let e = cubed::build_plan(&[Output { array: cubed::sum(&a, &cubed::Reduce::all()).unwrap(), url: None }], &PlanOptions::default()).err().unwrap().to_string();
     assert!(e.contains("(reduce zeros+sum, writing array 'arr-") && e.contains("268435456 tasks"), "{e}");
     let a = cubed::zeros(&s, &[1 << 40], &[1 << 22], DType::Float64).unwrap();
-    let built = cubed::build_plan(&[Output { array: cubed::sum(&a, None, None).unwrap(), url: None }], &PlanOptions::default()).unwrap();
+    let built = cubed::build_plan(&[Output { array: cubed::sum(&a, &cubed::Reduce::all()).unwrap(), url: None }], &PlanOptions::default()).unwrap();
     assert!(built.plan.ops.iter().all(|op| op.num_tasks <= cubed_task::plan::MAX_TASKS_PER_OP));
 }
 
@@ -203,9 +203,9 @@ fn reductions_over_empty_axes_match_numpy() {
 fn min_and_max_over_an_empty_axis_are_plan_time_errors_as_in_numpy() {
     let s = spec();
     let a = cubed::zeros(&s, &[2, 0], &[2, 1], DType::Float64).unwrap();
-    let e = cubed::min(&a, Some(&[1]), None).unwrap_err().to_string();
+    let e = cubed::min(&a, &cubed::Reduce::axis(&[1])).unwrap_err().to_string();
     assert_eq!(e, "min over axis 1 of an array of shape [2, 0]: zero-size array to reduction operation minimum which has no identity");
-    let e = cubed::max(&a, None, None).unwrap_err().to_string();
+    let e = cubed::max(&a, &cubed::Reduce::all()).unwrap_err().to_string();
     assert!(e.contains("zero-size array to reduction operation maximum which has no identity"), "{e}");
     let w = temp("empty-min");
     let (ok, _, err) = cubed(&["eval", "max(zeros((2, 0)), axis=1)", "-q", "--work-dir", path(&w)]);

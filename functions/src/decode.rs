@@ -251,8 +251,14 @@ fn typed(dtype: DType, shape: &[usize], fill: impl FnOnce(&mut [u8]) -> Result<(
             // Collected in place: same size and alignment.
             ChunkData::Bool(array(shape, raw.into_iter().map(|b| b == 1).collect()))
         }
+        DType::Int8 => ChunkData::Int8(array(shape, pod(shape, fill)?)),
+        DType::Int16 => ChunkData::Int16(array(shape, pod(shape, fill)?)),
         DType::Int32 => ChunkData::Int32(array(shape, pod(shape, fill)?)),
         DType::Int64 => ChunkData::Int64(array(shape, pod(shape, fill)?)),
+        DType::Uint8 => ChunkData::Uint8(array(shape, pod(shape, fill)?)),
+        DType::Uint16 => ChunkData::Uint16(array(shape, pod(shape, fill)?)),
+        DType::Uint32 => ChunkData::Uint32(array(shape, pod(shape, fill)?)),
+        DType::Uint64 => ChunkData::Uint64(array(shape, pod(shape, fill)?)),
         DType::Float32 => ChunkData::Float32(array(shape, pod(shape, fill)?)),
         DType::Float64 => ChunkData::Float64(array(shape, pod(shape, fill)?)),
     })
@@ -264,13 +270,7 @@ pub(crate) fn from_array_bytes(dtype: DType, bytes: ArrayBytes<'static>, shape: 
         T::from_array_bytes(bytes, shape, array.data_type()).map_err(|e| e.to_string())
     }
     let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-    Ok(match dtype {
-        DType::Bool => ChunkData::Bool(get(bytes, &shape, array)?),
-        DType::Int32 => ChunkData::Int32(get(bytes, &shape, array)?),
-        DType::Int64 => ChunkData::Int64(get(bytes, &shape, array)?),
-        DType::Float32 => ChunkData::Float32(get(bytes, &shape, array)?),
-        DType::Float64 => ChunkData::Float64(get(bytes, &shape, array)?),
-    })
+    Ok(crate::with_type!(dtype, T, V => V(get::<ndarray::ArrayD<T>>(bytes, &shape, array)?)))
 }
 
 #[cfg(test)]

@@ -18,12 +18,14 @@ pub mod dtype;
 pub mod error;
 pub mod faults;
 pub mod float_json;
+pub mod grid;
 pub mod handler;
 pub mod kernel;
 pub mod memory;
 pub mod plan;
 pub mod random;
 pub mod storage;
+pub mod table;
 pub mod task;
 pub mod url;
 

@@ -221,13 +221,7 @@ impl StoreUrl {
     /// The zarrs array object for `meta` at this URL, built from the metadata
     /// alone (no I/O). Use [`StoreUrl::create_array`] to also write its metadata.
     pub fn array_handle(&self, meta: &ArrayMeta) -> Result<ZarrArray, StoreError> {
-        let fill: zarrs::array::FillValue = match meta.dtype {
-            DType::Bool => false.into(),
-            DType::Int32 => 0i32.into(),
-            DType::Int64 => 0i64.into(),
-            DType::Float32 => 0f32.into(),
-            DType::Float64 => 0f64.into(),
-        };
+        let fill: zarrs::array::FillValue = crate::with_type!(meta.dtype, T, _V => <T as Default>::default().into());
         let mut builder = ArrayBuilder::new(meta.shape.clone(), meta.chunks.clone(), meta.dtype.to_zarrs(), fill);
         match meta.codec.unwrap_or(Codec::OUTPUT_DEFAULT) {
             Codec::None => {}
@@ -461,12 +455,6 @@ pub fn write_chunk(array: &ZarrArray, chunks: &[u64], coords: &[u64], data: Chun
     };
     let nbytes = data.nbytes();
     let options = CodecOptions::default().with_store_empty_chunks(true);
-    match data {
-        ChunkData::Bool(a) => array.store_chunk_opt(coords, a, &options)?,
-        ChunkData::Int32(a) => array.store_chunk_opt(coords, a, &options)?,
-        ChunkData::Int64(a) => array.store_chunk_opt(coords, a, &options)?,
-        ChunkData::Float32(a) => array.store_chunk_opt(coords, a, &options)?,
-        ChunkData::Float64(a) => array.store_chunk_opt(coords, a, &options)?,
-    }
+    crate::each!(data, a => array.store_chunk_opt(coords, a, &options)?);
     Ok(nbytes)
 }

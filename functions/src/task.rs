@@ -13,6 +13,7 @@ use crate::chunk::ChunkData;
 use crate::dtype::DType;
 use crate::error::TaskError;
 use crate::faults::{self, Fault, Faults};
+use crate::kernel::reduce::{combine_partials, reduce};
 use crate::kernel::{KernelInputs, Node, ReduceFunc};
 use crate::memory::TaskMemory;
 use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan, MAX_TASKS_PER_OP};
@@ -187,10 +188,10 @@ impl LoadedPlan {
                     let rel = unravel(i, &spans);
                     let block: Vec<u64> = first.iter().zip(&rel).map(|(&f, &r)| f + r).collect();
                     let region = block_region(&block, domain_chunks, domain_shape);
-                    let part = kernel.evaluate(&region, &inputs)?.cast(*acc_dtype).reduce(*func, axes)?;
+                    let part = reduce(&kernel.evaluate(&region, &inputs)?.cast(*acc_dtype), *func, axes)?;
                     acc = Some(match acc {
                         None => part,
-                        Some(a) => a.combine(part, *func)?,
+                        Some(a) => combine_partials(a, part, *func)?,
                     });
                 }
                 let mut result = match acc {
@@ -200,7 +201,7 @@ impl LoadedPlan {
                 };
                 if let Some(n) = divide_by {
                     let n = ChunkData::full(out_meta.dtype, &[], *n);
-                    result = ChunkData::binary(crate::kernel::BinaryOp::Div, result, n, out_meta.dtype)?;
+                    result = crate::kernel::BinaryOp::Divide.apply(result, n, out_meta.dtype)?;
                 }
                 if *squeeze {
                     result = result.squeeze(axes);

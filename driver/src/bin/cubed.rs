@@ -436,10 +436,8 @@ fn format_chunk(data: &ChunkData) -> String {
     let shape = data.shape().to_vec();
     let values: Vec<String> = match data {
         ChunkData::Bool(a) => a.iter().map(|&b| if b { "True".into() } else { "False".into() }).collect(),
-        ChunkData::Int32(a) => a.iter().map(|v| v.to_string()).collect(),
-        ChunkData::Int64(a) => a.iter().map(|v| v.to_string()).collect(),
-        ChunkData::Float32(a) => a.iter().map(|v| format!("{v:?}")).collect(),
-        ChunkData::Float64(a) => a.iter().map(|v| format!("{v:?}")).collect(),
+        // Debug formatting is exact for every type (floats round-trip, `NaN`, `inf`).
+        other => other.to_strings(),
     };
     fn nest(values: &[String], shape: &[usize]) -> String {
         match shape.split_first() {

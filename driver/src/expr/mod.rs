@@ -14,6 +14,8 @@ use cubed_task::DType;
 
 use crate::array::Array;
 use crate::error::CubedError;
+use cubed_task::kernel::BinaryOp;
+use cubed_task::table::{self, Function, Implementation, Param, ParamDefault};
 use parse::{BinaryOp as SynBinary, Expr, ExprKind, Keyword, Literal, Span, SyntaxError, UnaryOp as SynUnary};
 
 /// A value while evaluating.
@@ -123,21 +125,32 @@ impl Evaluator<'_> {
                 if let Some(d) = DType::parse(n) {
                     return Ok(Value::DType(d));
                 }
-                Err(err(format!("unknown name '{n}': not an input (pass --input {n}=URL), a binding or a dtype"), e.span))
+                // The Array API's constants.
+                match n.as_str() {
+                    "nan" => return Ok(Value::Float(f64::NAN)),
+                    "inf" => return Ok(Value::Float(f64::INFINITY)),
+                    "pi" => return Ok(Value::Float(std::f64::consts::PI)),
+                    "e" => return Ok(Value::Float(std::f64::consts::E)),
+                    _ => {}
+                }
+                let hint = match table::lookup(n) {
+                    Some(f) => format!("; {} is a function: call it, e.g. {}", f.name, f.signature()),
+                    None => String::new(),
+                };
+                Err(err(format!("unknown name '{n}': not an input (pass --input {n}=URL), a binding, a dtype or a constant (nan, inf, pi, e){hint}"), e.span))
             }
             ExprKind::Tuple(items) => Ok(Value::Tuple(items.iter().map(|i| self.eval(i)).collect::<Result<_, _>>()?)),
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand)?;
-                match (op, v) {
-                    (SynUnary::Pos, v) => Ok(v),
-                    (SynUnary::Neg, Value::Int(i)) => {
-                        i.checked_neg().map(Value::Int).ok_or_else(|| err(format!("-({i}) does not fit a 64-bit integer"), e.span))
-                    }
-                    (SynUnary::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
-                    (SynUnary::Neg, v) => {
-                        let a = self.array(v, operand.span)?;
-                        Ok(Value::Array(crate::negative(&a).map_err(api(e.span))?))
-                    }
+                if let Some(x) = Number::of(&v) {
+                    return fold_unary(*op, x).map_err(|m| err(m, e.span));
+                }
+                let f = table::by_operator(op.symbol(), 1)
+                    .ok_or_else(|| err(format!("operator '{}' is not supported yet", op.symbol()), e.span))?;
+                let a = self.array(v, operand.span)?;
+                match f.implementation {
+                    Implementation::Unary(u) => Ok(Value::Array(crate::elementwise::unary(u, &a).map_err(api(e.span))?)),
+                    _ => Err(err(format!("operator '{}' is not supported yet", op.symbol()), e.span)),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
@@ -150,150 +163,99 @@ impl Evaluator<'_> {
     }
 
     fn binary(&self, op: SynBinary, l: Value, r: Value, ls: Span, rs: Span, span: Span) -> Result<Value, SyntaxError> {
-        use cubed_task::kernel::BinaryOp as B;
-        let op = match op {
-            SynBinary::Add => B::Add,
-            SynBinary::Sub => B::Sub,
-            SynBinary::Mul => B::Mul,
-            SynBinary::Div => B::Div,
-            SynBinary::Pow => B::Pow,
-            SynBinary::Lt => B::Lt,
-            SynBinary::Le => B::Le,
-            SynBinary::Gt => B::Gt,
-            SynBinary::Ge => B::Ge,
-            SynBinary::Eq => B::Eq,
-            SynBinary::Ne => B::Ne,
+        let f = table::by_operator(op.symbol(), 2);
+        let Some(Implementation::Binary(kernel)) = f.map(|f| f.implementation) else {
+            return Err(err(format!("operator '{}' is not supported yet", op.symbol()), span));
         };
         if let (Some(x), Some(y)) = (Number::of(&l), Number::of(&r)) {
-            return fold(op, x, y).map_err(|m| err(m, span));
+            return fold(kernel, x, y, matches!((&l, &r), (Value::Bool(_), Value::Bool(_)))).map_err(|m| err(m, span));
         }
         let (a, b) = (self.array(l, ls)?, self.array(r, rs)?);
-        Ok(Value::Array(crate::elementwise::binary(op, &a, &b).map_err(api(span))?))
+        Ok(Value::Array(crate::elementwise::binary(kernel, &a, &b).map_err(api(span))?))
     }
 
     fn array(&self, v: Value, span: Span) -> Result<Array, SyntaxError> {
         to_array(self.spec, v, span)
     }
 
+    fn call(&mut self, name: &str, fspan: Span, args: &[Expr], kwargs: &[Keyword], span: Span) -> Result<Value, SyntaxError> {
+        let Some(f) = table::lookup(name) else {
+            let close = table::close_names(name);
+            let hint = match close.as_slice() {
+                [] => "run `cubed functions` for the list".to_string(),
+                names => format!("did you mean {}? (`cubed functions` lists them all)", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")),
+            };
+            return Err(err(format!("unknown function '{name}': {hint}"), fspan));
+        };
+        let mut a = Args::bind(self, f, span, args, kwargs)?;
+        let result = match f.implementation {
+            Implementation::Unary(op) => crate::elementwise::unary(op, &a.array("x")?),
+            Implementation::Binary(op) => crate::elementwise::binary(op, &a.array("x1")?, &a.array("x2")?),
+            Implementation::Named => self.named(f, &mut a, span)?,
+        };
+        result.map(Value::Array).map_err(api(span))
+    }
 
-    fn call(&mut self, func: &str, fspan: Span, args: &[Expr], kwargs: &[Keyword], span: Span) -> Result<Value, SyntaxError> {
-        let mut a = Args::new(self, func, fspan, args, kwargs)?;
-        let result = match func {
-            "abs" | "sqrt" | "exp" | "log" | "sin" | "cos" | "negative" | "logical_not" => {
-                let x = a.array(0, "x")?;
-                a.done()?;
-                let f = match func {
-                    "abs" => crate::abs,
-                    "sqrt" => crate::sqrt,
-                    "exp" => crate::exp,
-                    "log" => crate::log,
-                    "sin" => crate::sin,
-                    "cos" => crate::cos,
-                    "negative" => crate::negative,
-                    _ => crate::logical_not,
-                };
-                f(&x)
-            }
-            "add" | "subtract" | "multiply" | "divide" | "pow" | "less" | "less_equal" | "greater" | "greater_equal" | "equal" | "not_equal" => {
-                let (x, y) = (a.array(0, "x1")?, a.array(1, "x2")?);
-                a.done()?;
-                let f = match func {
-                    "add" => crate::add,
-                    "subtract" => crate::subtract,
-                    "multiply" => crate::multiply,
-                    "divide" => crate::divide,
-                    "pow" => crate::pow,
-                    "less" => crate::less,
-                    "less_equal" => crate::less_equal,
-                    "greater" => crate::greater,
-                    "greater_equal" => crate::greater_equal,
-                    "equal" => crate::equal,
-                    _ => crate::not_equal,
-                };
-                f(&x, &y)
-            }
-            "where" => {
-                let (c, x, y) = (a.array(0, "condition")?, a.array(1, "x1")?, a.array(2, "x2")?);
-                a.done()?;
-                crate::where_(&c, &x, &y)
-            }
-            "astype" => {
-                let x = a.array(0, "x")?;
-                let d = a.dtype_req(1, "dtype")?;
-                a.done()?;
-                crate::astype(&x, d)
+    /// The functions of the table implemented by name (not by a kernel enum).
+    fn named(&self, f: &Function, a: &mut Args, span: Span) -> Result<crate::Result<Array>, SyntaxError> {
+        let spec = self.spec;
+        Ok(match f.name {
+            "astype" => crate::astype(&a.array("x")?, a.dtype("dtype")?.ok_or_else(|| a.missing("dtype"))?),
+            "where" => crate::where_(&a.array("condition")?, &a.array("x1")?, &a.array("x2")?),
+            "clip" => {
+                let x = a.array("x")?;
+                crate::elementwise::clip(&x, a.opt_array("min")?.as_ref(), a.opt_array("max")?.as_ref())
             }
             "sum" | "mean" | "min" | "max" => {
-                let x = a.array(0, "x")?;
-                let axes = a.axes("axis")?;
-                let split_every = a.opt_uint(usize::MAX, "split_every")?;
-                a.done()?;
-                let f = match func {
+                let x = a.array("x")?;
+                let opts = crate::Reduce { axis: a.axes("axis")?, keepdims: a.bool("keepdims")?, split_every: a.uint("split_every")? };
+                let func = match f.name {
                     "sum" => crate::sum,
                     "mean" => crate::mean,
                     "min" => crate::min,
                     _ => crate::max,
                 };
-                f(&x, axes.as_deref(), split_every)
+                func(&x, &opts)
             }
-            "rechunk" => {
-                let x = a.array(0, "x")?;
-                let chunks = a.shape_req(1, "chunks")?;
-                a.done()?;
-                crate::rechunk(&x, &chunks)
-            }
+            "rechunk" => crate::rechunk(&a.array("x")?, &a.shape("chunks")?),
             "random" => {
-                let shape = a.shape_req(0, "shape")?;
-                let dtype = a.dtype_opt(usize::MAX, "dtype")?.unwrap_or(DType::Float64);
+                let shape = a.shape("shape")?;
+                let dtype = a.dtype("dtype")?.unwrap_or(DType::Float64);
                 let chunks = a.chunks(&shape, dtype)?;
-                let seed = a.opt_uint(usize::MAX, "seed")?.unwrap_or(0);
-                a.done()?;
-                crate::random(self.spec, &shape, &chunks, seed, dtype)
+                crate::random(spec, &shape, &chunks, a.uint("seed")?.unwrap_or(0), dtype)
             }
             "zeros" | "ones" | "full" => {
-                let shape = a.shape_req(0, "shape")?;
-                let value = if func == "full" { a.number_req(1, "fill_value")? } else { f64::from(u8::from(func == "ones")) };
-                let dtype = a.dtype_opt(usize::MAX, "dtype")?.unwrap_or(DType::Float64);
+                let shape = a.shape("shape")?;
+                let value = if f.name == "full" { a.number("fill_value")?.ok_or_else(|| a.missing("fill_value"))? } else { f64::from(u8::from(f.name == "ones")) };
+                let dtype = a.dtype("dtype")?.unwrap_or(DType::Float64);
                 let chunks = a.chunks(&shape, dtype)?;
-                a.done()?;
-                let range = match dtype {
-                    DType::Int32 => Some(i32::MIN as f64..i32::MAX as f64 + 1.0),
-                    DType::Int64 => Some(-(2f64.powi(63))..2f64.powi(63)),
-                    _ => None,
-                };
-                if range.is_some_and(|r| !r.contains(&value)) {
-                    return Err(err(format!("{func}: fill value {value} out of bounds for {dtype}"), span));
+                if let Some((lo, hi)) = dtype.int_range() {
+                    if !(lo as f64..=hi as f64).contains(&value) || (hi as f64 == value && hi >= (1 << 53)) {
+                        return Err(err(format!("{}: fill value {value} out of bounds for {dtype}", f.name), span));
+                    }
                 }
-                crate::full(self.spec, &shape, value, &chunks, dtype)
+                crate::full(spec, &shape, value, &chunks, dtype)
             }
             "arange" => {
-                let first = a.number_req(0, "start")?;
-                let (start, stop) = match a.number_opt(1, "stop")? {
+                let first = a.number("start")?.ok_or_else(|| a.missing("start"))?;
+                let (start, stop) = match a.number("stop")? {
                     Some(stop) => (first, stop),
                     None => (0.0, first),
                 };
-                let step = a.number_opt(2, "step")?.unwrap_or(1.0);
-                let dtype = a.dtype_opt(usize::MAX, "dtype")?.unwrap_or(DType::Int64);
+                let step = a.number("step")?.unwrap_or(1.0);
+                let dtype = a.dtype("dtype")?.unwrap_or(DType::Int64);
                 let len = ((stop - start) / step).ceil().max(0.0) as u64;
                 let chunks = a.chunks(&[len], dtype)?;
-                a.done()?;
-                crate::arange(self.spec, start, stop, step, chunks[0], dtype)
+                crate::arange(spec, start, stop, step, chunks[0], dtype)
             }
             "asarray" => {
-                let (values, shape) = a.nested(0, "obj")?;
-                let dtype = a.dtype_opt(usize::MAX, "dtype")?.unwrap_or(DType::Float64);
+                let (values, shape) = a.nested("obj")?;
+                let dtype = a.dtype("dtype")?.unwrap_or(DType::Float64);
                 let chunks = a.chunks(&shape, dtype)?;
-                a.done()?;
-                crate::asarray(self.spec, values, &shape, &chunks, dtype)
+                crate::asarray(spec, values, &shape, &chunks, dtype)
             }
-            _ => {
-                return Err(err(
-                    format!("unknown function '{func}': expected one of {}", FUNCTIONS.join(", ")),
-                    fspan,
-                ))
-            }
-        };
-        result.map(Value::Array).map_err(api(span))
+            other => return Err(err(format!("internal error: '{other}' is in the function table but has no implementation"), span)),
+        })
     }
 }
 
@@ -322,12 +284,25 @@ impl Number {
     }
 }
 
-/// Arithmetic and comparisons of two numbers, as Python computes them, so the
-/// result is still a Python scalar (weak: `x + (1 + 2)` keeps `x`'s type).
-/// Where Python would give a number cubed-rs cannot hold (an integer beyond
-/// 64 bits, a complex number) or raise, the answer is a clear error.
-fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value, String> {
-    use cubed_task::kernel::BinaryOp as B;
+/// A prefix operator on a number, as Python computes it.
+fn fold_unary(op: SynUnary, x: Number) -> Result<Value, String> {
+    Ok(match (op, x) {
+        (SynUnary::Pos, Number::Int(i)) => Value::Int(i),
+        (SynUnary::Pos, Number::Float(f)) => Value::Float(f),
+        (SynUnary::Neg, Number::Int(i)) => Value::Int(i.checked_neg().ok_or_else(|| format!("-({i}) does not fit a 64-bit integer"))?),
+        (SynUnary::Neg, Number::Float(f)) => Value::Float(-f),
+        (SynUnary::Invert, Number::Int(i)) => Value::Int(!i),
+        (SynUnary::Invert, Number::Float(_)) => return Err("bad operand type for unary ~: 'float'".into()),
+    })
+}
+
+/// Arithmetic, bitwise operations and comparisons of two numbers, as Python
+/// computes them, so the result is still a Python scalar (weak: `x + (1 + 2)`
+/// keeps `x`'s type). Where Python would give a number cubed-rs cannot hold
+/// (an integer beyond 64 bits, a complex number) or raise, the answer is a
+/// clear error. `both_bool`: `True & False` stays a bool, as in Python.
+fn fold(op: BinaryOp, x: Number, y: Number, both_bool: bool) -> Result<Value, String> {
+    use BinaryOp as B;
     let (fx, fy) = (x.to_f64(), y.to_f64());
     if op.is_comparison() {
         let ord = match (x, y) {
@@ -335,18 +310,39 @@ fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value,
             _ => fx.partial_cmp(&fy),
         };
         return Ok(Value::Bool(match op {
-            B::Lt => ord.is_some_and(|o| o.is_lt()),
-            B::Le => ord.is_some_and(|o| o.is_le()),
-            B::Gt => ord.is_some_and(|o| o.is_gt()),
-            B::Ge => ord.is_some_and(|o| o.is_ge()),
-            B::Eq => ord.is_some_and(|o| o.is_eq()),
+            B::Less => ord.is_some_and(|o| o.is_lt()),
+            B::LessEqual => ord.is_some_and(|o| o.is_le()),
+            B::Greater => ord.is_some_and(|o| o.is_gt()),
+            B::GreaterEqual => ord.is_some_and(|o| o.is_ge()),
+            B::Equal => ord.is_some_and(|o| o.is_eq()),
             _ => !ord.is_some_and(|o| o.is_eq()),
         }));
     }
     let overflow = || format!("integer overflow: the result of {} does not fit a 64-bit integer", op.name());
-    if op == B::Div || (op == B::Pow && matches!(y, Number::Int(b) if b < 0)) || matches!((x, y), (Number::Float(_), _) | (_, Number::Float(_))) {
-        if op == B::Div && fy == 0.0 {
-            return Err("division by zero".into());
+    let bitwise = matches!(op, B::BitwiseAnd | B::BitwiseOr | B::BitwiseXor | B::BitwiseLeftShift | B::BitwiseRightShift);
+    if bitwise {
+        let (Number::Int(a), Number::Int(b)) = (x, y) else {
+            return Err(format!("unsupported operand type(s) for {}: {} needs integers or bools", op.operator().unwrap_or(op.name()), op.name()));
+        };
+        let r = match op {
+            B::BitwiseAnd => a & b,
+            B::BitwiseOr => a | b,
+            B::BitwiseXor => a ^ b,
+            _ if b < 0 => return Err("negative shift count".into()),
+            B::BitwiseLeftShift => u32::try_from(b).ok().and_then(|b| a.checked_shl(b)).filter(|r| r >> b == a).ok_or_else(overflow)?,
+            _ => if b >= 64 { if a < 0 { -1 } else { 0 } } else { a >> b },
+        };
+        return Ok(if both_bool && !matches!(op, B::BitwiseLeftShift | B::BitwiseRightShift) { Value::Bool(r != 0) } else { Value::Int(r) });
+    }
+    let floats = matches!((x, y), (Number::Float(_), _) | (_, Number::Float(_)));
+    if op == B::Divide || (op == B::Pow && matches!(y, Number::Int(b) if b < 0)) || floats {
+        if matches!(op, B::Divide | B::FloorDivide | B::Remainder) && fy == 0.0 {
+            return Err(match op {
+                B::Divide => "division by zero",
+                B::FloorDivide => "float floor division by zero",
+                _ => "float modulo by zero",
+            }
+            .into());
         }
         if op == B::Pow && fx == 0.0 && fy < 0.0 {
             return Err("0.0 cannot be raised to a negative power".into());
@@ -354,12 +350,16 @@ fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value,
         if op == B::Pow && fx < 0.0 && fy.fract() != 0.0 {
             return Err(format!("{fx} ** {fy} is a complex number, which cubed-rs does not support"));
         }
+        use cubed_task::kernel::scalar::FloatMath;
         let r = match op {
             B::Add => fx + fy,
-            B::Sub => fx - fy,
-            B::Mul => fx * fy,
-            B::Div => fx / fy,
-            _ => fx.powf(fy),
+            B::Subtract => fx - fy,
+            B::Multiply => fx * fy,
+            B::Divide => fx / fy,
+            B::FloorDivide => fx.floor_div(fy),
+            B::Remainder => fx.py_mod(fy),
+            B::Pow => fx.powf(fy),
+            _ => return Err(format!("operator {} on numbers is not supported", op.name())),
         };
         if op == B::Pow && r.is_infinite() && fx.is_finite() && fy.is_finite() {
             return Err(format!("{fx} ** {fy} is too large for a float"));
@@ -367,15 +367,22 @@ fn fold(op: cubed_task::kernel::BinaryOp, x: Number, y: Number) -> Result<Value,
         return Ok(Value::Float(r));
     }
     let (Number::Int(a), Number::Int(b)) = (x, y) else { unreachable!("floats handled above") };
+    if matches!(op, B::FloorDivide | B::Remainder) && b == 0 {
+        return Err("integer division or modulo by zero".into());
+    }
+    use cubed_task::kernel::scalar::IntMath;
     match op {
         B::Add => a.checked_add(b),
-        B::Sub => a.checked_sub(b),
-        B::Mul => a.checked_mul(b),
-        _ => u32::try_from(b).ok().and_then(|b| a.checked_pow(b)).or(match a {
+        B::Subtract => a.checked_sub(b),
+        B::Multiply => a.checked_mul(b),
+        B::FloorDivide => a.checked_div(b).map(|_| a.floor_div(b)),
+        B::Remainder => Some(a.py_mod(b)),
+        B::Pow => u32::try_from(b).ok().and_then(|b| a.checked_pow(b)).or(match a {
             0 | 1 => Some(a),
             -1 => Some(if b % 2 == 0 { 1 } else { -1 }),
             _ => None,
         }),
+        _ => return Err(format!("operator {} on numbers is not supported", op.name())),
     }
     .map(Value::Int)
     .ok_or_else(overflow)
@@ -406,81 +413,108 @@ fn to_array(spec: &Spec, v: Value, span: Span) -> Result<Array, SyntaxError> {
     }
 }
 
-/// Every function of the language.
-pub const FUNCTIONS: &[&str] = &[
-    "abs", "add", "arange", "asarray", "astype", "cos", "divide", "equal", "exp", "full", "greater", "greater_equal",
-    "less", "less_equal", "log", "logical_not", "max", "mean", "min", "multiply", "negative", "not_equal", "ones",
-    "pow", "random", "rechunk", "sin", "sqrt", "subtract", "sum", "where", "zeros",
-];
-
-/// Positional and keyword arguments of one call, consumed by name.
+/// The arguments of one call, bound to the function's parameters (from
+/// the function table) and taken by name.
 struct Args<'e> {
-    func: String,
+    func: &'static str,
     span: Span,
-    positional: Vec<Option<(Value, Span)>>,
-    keywords: HashMap<String, (Value, Span)>,
+    values: HashMap<&'static str, (Value, Span)>,
     spec: &'e Spec,
 }
 
 impl<'e> Args<'e> {
-    fn new(ev: &mut Evaluator<'e>, func: &str, span: Span, args: &[Expr], kwargs: &[Keyword]) -> Result<Args<'e>, SyntaxError> {
-        let positional = args.iter().map(|x| Ok(Some((ev.eval(x)?, x.span)))).collect::<Result<_, SyntaxError>>()?;
-        let keywords = kwargs.iter().map(|k| Ok((k.name.clone(), (ev.eval(&k.value)?, k.value.span)))).collect::<Result<_, SyntaxError>>()?;
-        Ok(Args { func: func.to_string(), span, positional, keywords, spec: ev.spec })
+    /// Binds positional and keyword arguments as Python would, filling in
+    /// defaults; errors point at the offending argument.
+    fn bind(ev: &mut Evaluator<'e>, f: &'static Function, span: Span, args: &[Expr], kwargs: &[Keyword]) -> Result<Args<'e>, SyntaxError> {
+        let mut values = HashMap::new();
+        let positional: Vec<&Param> = f.params.iter().filter(|p| !p.keyword_only).collect();
+        for (i, x) in args.iter().enumerate() {
+            let Some(p) = positional.get(i) else {
+                let n = positional.len();
+                return Err(err(format!("{}() takes {n} positional argument{} but {} were given; signature: {}", f.name, if n == 1 { "" } else { "s" }, args.len(), f.signature()), x.span));
+            };
+            values.insert(p.name, (ev.eval(x)?, x.span));
+        }
+        for k in kwargs {
+            let Some(p) = f.params.iter().find(|p| p.name == k.name) else {
+                return Err(err(format!("{}() got an unexpected keyword argument '{}'; signature: {}", f.name, k.name, f.signature()), k.name_span));
+            };
+            if values.contains_key(p.name) {
+                return Err(err(format!("{}() got multiple values for argument '{}'", f.name, p.name), k.name_span));
+            }
+            values.insert(p.name, (ev.eval(&k.value)?, k.value.span));
+        }
+        for p in &f.params {
+            if values.contains_key(p.name) {
+                continue;
+            }
+            let v = match p.default {
+                ParamDefault::Required => return Err(err(format!("{}() is missing its argument '{}'; signature: {}", f.name, p.name, f.signature()), span)),
+                ParamDefault::None => Value::None,
+                ParamDefault::Bool(b) => Value::Bool(b),
+                ParamDefault::Int(i) => Value::Int(i),
+                ParamDefault::Float(x) => Value::Float(x),
+            };
+            values.insert(p.name, (v, span));
+        }
+        Ok(Args { func: f.name, span, values, spec: ev.spec })
     }
 
-    /// Takes positional `index` or keyword `name`.
-    fn take(&mut self, index: usize, name: &str) -> Option<(Value, Span)> {
-        if let Some(v) = self.keywords.remove(name) {
-            return Some(v);
-        }
-        self.positional.get_mut(index).and_then(Option::take)
+    fn take(&mut self, name: &str) -> (Value, Span) {
+        self.values.remove(name).unwrap_or((Value::None, self.span))
     }
 
     fn missing(&self, name: &str) -> SyntaxError {
         err(format!("{}() is missing its argument '{name}'", self.func), self.span)
     }
 
-    fn array(&mut self, index: usize, name: &str) -> Result<Array, SyntaxError> {
-        let (v, s) = self.take(index, name).ok_or_else(|| self.missing(name))?;
-        to_array(self.spec, v, s)
-    }
-
-    fn number_opt(&mut self, index: usize, name: &str) -> Result<Option<f64>, SyntaxError> {
-        match self.take(index, name) {
-            None | Some((Value::None, _)) => Ok(None),
-            Some((Value::Int(i), s)) => exact_int(i, s).map(Some),
-            Some((Value::Float(f), _)) => Ok(Some(f)),
-            Some((Value::Bool(b), _)) => Ok(Some(f64::from(u8::from(b)))),
-            Some((v, s)) => Err(err(format!("{name} must be a number, found {}", v.describe()), s)),
+    fn array(&mut self, name: &str) -> Result<Array, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Err(self.missing(name)),
+            (v, s) => to_array(self.spec, v, s),
         }
     }
 
-    fn number_req(&mut self, index: usize, name: &str) -> Result<f64, SyntaxError> {
-        self.number_opt(index, name)?.ok_or_else(|| self.missing(name))
-    }
-
-    fn opt_uint(&mut self, index: usize, name: &str) -> Result<Option<u64>, SyntaxError> {
-        match self.take(index, name) {
-            None | Some((Value::None, _)) => Ok(None),
-            Some((Value::Int(i), _)) if i >= 0 => Ok(Some(i as u64)),
-            Some((v, s)) => Err(err(format!("{name} must be a non-negative integer, found {}", v.describe()), s)),
+    fn opt_array(&mut self, name: &str) -> Result<Option<Array>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (v, s) => to_array(self.spec, v, s).map(Some),
         }
     }
 
-    fn dtype_opt(&mut self, index: usize, name: &str) -> Result<Option<DType>, SyntaxError> {
-        match self.take(index, name) {
-            None | Some((Value::None, _)) => Ok(None),
-            Some((Value::DType(d), _)) => Ok(Some(d)),
-            Some((Value::Str(s), span)) => DType::parse(&s)
-                .map(Some)
-                .ok_or_else(|| err(format!("unknown dtype '{s}': expected bool, int32, int64, float32 or float64"), span)),
-            Some((v, s)) => Err(err(format!("{name} must be a dtype such as float64, found {}", v.describe()), s)),
+    fn number(&mut self, name: &str) -> Result<Option<f64>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (Value::Int(i), s) => exact_int(i, s).map(Some),
+            (Value::Float(f), _) => Ok(Some(f)),
+            (Value::Bool(b), _) => Ok(Some(f64::from(u8::from(b)))),
+            (v, s) => Err(err(format!("{name} must be a number, found {}", v.describe()), s)),
         }
     }
 
-    fn dtype_req(&mut self, index: usize, name: &str) -> Result<DType, SyntaxError> {
-        self.dtype_opt(index, name)?.ok_or_else(|| self.missing(name))
+    fn uint(&mut self, name: &str) -> Result<Option<u64>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (Value::Int(i), _) if i >= 0 => Ok(Some(i as u64)),
+            (v, s) => Err(err(format!("{name} must be a non-negative integer, found {}", v.describe()), s)),
+        }
+    }
+
+    fn bool(&mut self, name: &str) -> Result<bool, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(false),
+            (Value::Bool(b), _) => Ok(b),
+            (v, s) => Err(err(format!("{name} must be True or False, found {}", v.describe()), s)),
+        }
+    }
+
+    fn dtype(&mut self, name: &str) -> Result<Option<DType>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (Value::DType(d), _) => Ok(Some(d)),
+            (Value::Str(s), span) => DType::parse(&s).map(Some).ok_or_else(|| err(DType::unknown(&s), span)),
+            (v, s) => Err(err(format!("{name} must be a dtype such as float64, found {}", v.describe()), s)),
+        }
     }
 
     fn shape_of(v: Value, s: Span, name: &str) -> Result<Vec<u64>, SyntaxError> {
@@ -498,23 +532,25 @@ impl<'e> Args<'e> {
         }
     }
 
-    fn shape_req(&mut self, index: usize, name: &str) -> Result<Vec<u64>, SyntaxError> {
-        let (v, s) = self.take(index, name).ok_or_else(|| self.missing(name))?;
-        Self::shape_of(v, s, name)
+    fn shape(&mut self, name: &str) -> Result<Vec<u64>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Err(self.missing(name)),
+            (v, s) => Self::shape_of(v, s, name),
+        }
     }
 
     fn chunks(&mut self, shape: &[u64], dtype: DType) -> Result<Vec<u64>, SyntaxError> {
-        match self.take(usize::MAX, "chunks") {
-            None | Some((Value::None, _)) => Ok(auto_chunks(shape, dtype.itemsize())),
-            Some((v, s)) => Self::shape_of(v, s, "chunks"),
+        match self.take("chunks") {
+            (Value::None, _) => Ok(auto_chunks(shape, dtype.itemsize())),
+            (v, s) => Self::shape_of(v, s, "chunks"),
         }
     }
 
     fn axes(&mut self, name: &str) -> Result<Option<Vec<i64>>, SyntaxError> {
-        match self.take(1, name) {
-            None | Some((Value::None, _)) => Ok(None),
-            Some((Value::Int(i), _)) => Ok(Some(vec![i])),
-            Some((Value::Tuple(items), s)) => items
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (Value::Int(i), _) => Ok(Some(vec![i])),
+            (Value::Tuple(items), s) => items
                 .iter()
                 .map(|x| match x {
                     Value::Int(i) => Ok(*i),
@@ -522,12 +558,12 @@ impl<'e> Args<'e> {
                 })
                 .collect::<Result<_, _>>()
                 .map(Some),
-            Some((v, s)) => Err(err(format!("{name} must be an integer, a tuple of integers or None, found {}", v.describe()), s)),
+            (v, s) => Err(err(format!("{name} must be an integer, a tuple of integers or None, found {}", v.describe()), s)),
         }
     }
 
     /// A number or nested tuple of numbers: row-major values and shape.
-    fn nested(&mut self, index: usize, name: &str) -> Result<(Vec<f64>, Vec<u64>), SyntaxError> {
+    fn nested(&mut self, name: &str) -> Result<(Vec<f64>, Vec<u64>), SyntaxError> {
         fn walk(v: &Value, depth: usize, shape: &mut Vec<u64>, out: &mut Vec<f64>, s: Span) -> Result<(), SyntaxError> {
             match v {
                 Value::Int(i) => out.push(exact_int(*i, s)?),
@@ -547,20 +583,12 @@ impl<'e> Args<'e> {
             }
             Ok(())
         }
-        let (v, s) = self.take(index, name).ok_or_else(|| self.missing(name))?;
+        let (v, s) = match self.take(name) {
+            (Value::None, _) => return Err(self.missing(name)),
+            other => other,
+        };
         let (mut shape, mut values) = (vec![], vec![]);
         walk(&v, 0, &mut shape, &mut values, s)?;
         Ok((values, shape))
-    }
-
-    /// Errors on arguments nobody asked for.
-    fn done(self) -> Result<(), SyntaxError> {
-        if let Some((_, s)) = self.positional.iter().flatten().next() {
-            return Err(err(format!("too many positional arguments for {}()", self.func), *s));
-        }
-        if let Some((k, (_, s))) = self.keywords.iter().next() {
-            return Err(err(format!("{}() got an unexpected keyword argument '{k}'", self.func), *s));
-        }
-        Ok(())
     }
 }

@@ -1,8 +1,26 @@
 //! Parser for the small numpy-like expression language (a subset of Python
 //! expression syntax), e.g. `x = a * 2; (mean(x + 1, axis=0), max(x))`.
 //!
-//! Precedence, lowest first: comparisons (non-associative), `+ -`, `* /`,
-//! unary `- +`, `**` (right-associative, `-a**2` is `-(a**2)`), calls, atoms.
+//! Precedence is Python's; lowest first:
+//!
+//! | level | operators                           | associativity     |
+//! |-------|-------------------------------------|-------------------|
+//! | 1     | `<` `<=` `>` `>=` `==` `!=`         | non-associative   |
+//! | 2     | `\|`                                | left              |
+//! | 3     | `^`                                 | left              |
+//! | 4     | `&`                                 | left              |
+//! | 5     | `<<` `>>`                           | left              |
+//! | 6     | `+` `-`                             | left              |
+//! | 7     | `*` `/` `//` `%` `@`                | left              |
+//! | 8     | unary `-` `+` `~`                   | prefix            |
+//! | 9     | `**`                                | right             |
+//! | 10    | calls `f(...)`, atoms               |                   |
+//!
+//! `**` binds tighter than a unary operator on its left and looser than one
+//! on its right, as in Python: `-a**2` is `-(a**2)` and `a**-b` is `a**(-b)`.
+//! Chained comparisons (`a < b < c`) are refused rather than given Python's
+//! meaning; add parentheses.
+//!
 //! A program is zero or more `name = expr` bindings separated by `;` or
 //! newlines, followed by the result expression. Newlines inside parentheses
 //! are ignored, as in Python. The parser never panics: every problem is
@@ -41,27 +59,98 @@ pub enum Literal {
     None,
 }
 
-/// A prefix operator: `-` or `+`.
+/// A prefix operator: `-`, `+` or `~`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
+    /// `-a`
     Neg,
+    /// `+a`
     Pos,
+    /// `~a` (bitwise not)
+    Invert,
 }
 
-/// An infix operator (arithmetic or comparison).
+impl UnaryOp {
+    /// The operator as written in the source: `"-"`, `"+"` or `"~"`.
+    #[must_use]
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "-",
+            UnaryOp::Pos => "+",
+            UnaryOp::Invert => "~",
+        }
+    }
+}
+
+/// An infix operator (arithmetic, bitwise or comparison).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryOp {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/`
     Div,
+    /// `//`
+    FloorDiv,
+    /// `%`
+    Mod,
+    /// `@`
+    MatMul,
+    /// `**`
     Pow,
+    /// `<<`
+    LShift,
+    /// `>>`
+    RShift,
+    /// `&`
+    BitAnd,
+    /// `|`
+    BitOr,
+    /// `^`
+    BitXor,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+}
+
+impl BinaryOp {
+    /// The operator as written in the source, e.g. `"+"`, `"//"` or `"<="`.
+    #[must_use]
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::FloorDiv => "//",
+            BinaryOp::Mod => "%",
+            BinaryOp::MatMul => "@",
+            BinaryOp::Pow => "**",
+            BinaryOp::LShift => "<<",
+            BinaryOp::RShift => ">>",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::BitOr => "|",
+            BinaryOp::BitXor => "^",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+        }
+    }
 }
 
 /// The shape of an expression node.
@@ -189,7 +278,8 @@ pub fn parse(source: &str) -> Result<Program, SyntaxError> {
     .parse_program()
 }
 
-/// Maximum nesting of parentheses, calls and unary/power operators.
+/// Maximum nesting of parentheses, calls and unary/power operators, where each
+/// operator of a binary chain like `a + 1 + 1` also counts as one level.
 const MAX_DEPTH: usize = 100;
 
 /// Largest char boundary of `s` that is `<= offset` (clamped to `s.len()`).
@@ -234,7 +324,16 @@ enum Tok {
     Minus,
     Star,
     Slash,
+    SlashSlash,
+    Percent,
+    At,
     StarStar,
+    LtLt,
+    GtGt,
+    Amp,
+    Pipe,
+    Caret,
+    Tilde,
     Lt,
     Le,
     Gt,
@@ -286,6 +385,9 @@ fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
                 (Tok::Name(source[i..j].to_string()), j)
             }
             b'*' if next == Some(b'*') => (Tok::StarStar, i + 2),
+            b'/' if next == Some(b'/') => (Tok::SlashSlash, i + 2),
+            b'<' if next == Some(b'<') => (Tok::LtLt, i + 2),
+            b'>' if next == Some(b'>') => (Tok::GtGt, i + 2),
             b'<' if next == Some(b'=') => (Tok::Le, i + 2),
             b'>' if next == Some(b'=') => (Tok::Ge, i + 2),
             b'=' if next == Some(b'=') => (Tok::EqEq, i + 2),
@@ -305,6 +407,12 @@ fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
             b'-' => (Tok::Minus, i + 1),
             b'*' => (Tok::Star, i + 1),
             b'/' => (Tok::Slash, i + 1),
+            b'%' => (Tok::Percent, i + 1),
+            b'@' => (Tok::At, i + 1),
+            b'&' => (Tok::Amp, i + 1),
+            b'|' => (Tok::Pipe, i + 1),
+            b'^' => (Tok::Caret, i + 1),
+            b'~' => (Tok::Tilde, i + 1),
             b'<' => (Tok::Lt, i + 1),
             b'>' => (Tok::Gt, i + 1),
             _ => {
@@ -431,6 +539,44 @@ fn comparison_op(tok: &Tok) -> Option<BinaryOp> {
         Tok::Ne => BinaryOp::Ne,
         _ => return None,
     })
+}
+
+/// The left-associative binary levels between comparisons and unary
+/// operators, loosest first (Python's `|`, `^`, `&`, shifts, `+ -`, `* / // % @`).
+const BINARY_LEVELS: [&[BinaryOp]; 6] = [
+    &[BinaryOp::BitOr],
+    &[BinaryOp::BitXor],
+    &[BinaryOp::BitAnd],
+    &[BinaryOp::LShift, BinaryOp::RShift],
+    &[BinaryOp::Add, BinaryOp::Sub],
+    &[
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::FloorDiv,
+        BinaryOp::Mod,
+        BinaryOp::MatMul,
+    ],
+];
+
+/// The operator of `tok` if it is one of the [`BINARY_LEVELS`], with its level.
+fn level_op(tok: &Tok) -> Option<(BinaryOp, usize)> {
+    let op = match tok {
+        Tok::Pipe => BinaryOp::BitOr,
+        Tok::Caret => BinaryOp::BitXor,
+        Tok::Amp => BinaryOp::BitAnd,
+        Tok::LtLt => BinaryOp::LShift,
+        Tok::GtGt => BinaryOp::RShift,
+        Tok::Plus => BinaryOp::Add,
+        Tok::Minus => BinaryOp::Sub,
+        Tok::Star => BinaryOp::Mul,
+        Tok::Slash => BinaryOp::Div,
+        Tok::SlashSlash => BinaryOp::FloorDiv,
+        Tok::Percent => BinaryOp::Mod,
+        Tok::At => BinaryOp::MatMul,
+        _ => return None,
+    };
+    let level = BINARY_LEVELS.iter().position(|ops| ops.contains(&op))?;
+    Some((op, level))
 }
 
 fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
@@ -594,14 +740,14 @@ impl Parser<'_> {
         })
     }
 
-    /// `comparison := additive (cmp_op additive)?`
+    /// `comparison := bitor (cmp_op bitor)?`
     fn parse_expr(&mut self) -> PResult<Expr> {
-        let lhs = self.parse_additive()?;
+        let lhs = self.parse_binary(0)?;
         let Some(op) = comparison_op(&self.peek().tok) else {
             return Ok(lhs);
         };
         self.bump();
-        let rhs = self.parse_additive()?;
+        let rhs = self.parse_binary(0)?;
         if comparison_op(&self.peek().tok).is_some() {
             let message = format!(
                 "chained comparisons are not supported, found a second comparison {}; add parentheses",
@@ -612,47 +758,35 @@ impl Parser<'_> {
         Ok(binary(op, lhs, rhs))
     }
 
-    fn parse_additive(&mut self) -> PResult<Expr> {
+    /// `binary := unary (op binary)*` over the [`BINARY_LEVELS`], by precedence
+    /// climbing: only operators of `min_level` or tighter are taken here, and
+    /// the right operand of an operator of level `L` takes only those tighter
+    /// than `L`, which makes every level left-associative. (One function for all
+    /// levels rather than one per level keeps the stack per nesting level small.)
+    fn parse_binary(&mut self, min_level: usize) -> PResult<Expr> {
         let outer = self.depth;
-        let result = self.parse_additive_chain();
+        let result = self.parse_binary_chain(min_level, outer);
         self.depth = outer;
         result
     }
 
-    /// Each operator of the chain makes the tree one level deeper.
-    fn parse_additive_chain(&mut self) -> PResult<Expr> {
-        let mut lhs = self.parse_term()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::Plus => BinaryOp::Add,
-                Tok::Minus => BinaryOp::Sub,
-                _ => return Ok(lhs),
-            };
-            self.enter()?;
-            self.bump();
-            lhs = binary(op, lhs, self.parse_term()?);
-        }
-    }
-
-    fn parse_term(&mut self) -> PResult<Expr> {
-        let outer = self.depth;
-        let result = self.parse_term_chain();
-        self.depth = outer;
-        result
-    }
-
-    fn parse_term_chain(&mut self) -> PResult<Expr> {
+    /// Each operator of a chain of one level makes the tree one level deeper.
+    /// The operators come in non-increasing levels (a tighter one went into the
+    /// right operand of the one before), so when the level changes, the chain
+    /// so far is the left operand of a new, looser chain counted from `outer`.
+    fn parse_binary_chain(&mut self, min_level: usize, outer: usize) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::Star => BinaryOp::Mul,
-                Tok::Slash => BinaryOp::Div,
-                _ => return Ok(lhs),
-            };
+        let mut chain_level = None;
+        while let Some((op, level)) = level_op(&self.peek().tok).filter(|&(_, l)| l >= min_level) {
+            if chain_level != Some(level) {
+                chain_level = Some(level);
+                self.depth = outer;
+            }
             self.enter()?;
             self.bump();
-            lhs = binary(op, lhs, self.parse_unary()?);
+            lhs = binary(op, lhs, self.parse_binary(level + 1)?);
         }
+        Ok(lhs)
     }
 
     /// Goes one level deeper into the expression tree, refusing to pass
@@ -669,7 +803,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `unary := ('-' | '+') unary | power`; also the recursion-depth guard.
+    /// `unary := ('-' | '+' | '~') unary | power`; also the recursion-depth guard.
     fn parse_unary(&mut self) -> PResult<Expr> {
         self.enter()?;
         let result = self.parse_unary_inner();
@@ -681,6 +815,7 @@ impl Parser<'_> {
         let op = match self.peek().tok {
             Tok::Minus => UnaryOp::Neg,
             Tok::Plus => UnaryOp::Pos,
+            Tok::Tilde => UnaryOp::Invert,
             _ => return self.parse_power(),
         };
         let start = self.bump().span;
@@ -931,6 +1066,279 @@ mod tests {
         assert_eq!(p("a >= b"), "(Ge a b)");
     }
 
+    /// Every binary operator, and every unary one.
+    const ALL_BINARY: [BinaryOp; 19] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::FloorDiv,
+        BinaryOp::Mod,
+        BinaryOp::MatMul,
+        BinaryOp::Pow,
+        BinaryOp::LShift,
+        BinaryOp::RShift,
+        BinaryOp::BitAnd,
+        BinaryOp::BitOr,
+        BinaryOp::BitXor,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+    ];
+    const ALL_UNARY: [UnaryOp; 3] = [UnaryOp::Neg, UnaryOp::Pos, UnaryOp::Invert];
+
+    /// The message and 1-based column of the error for `src`.
+    fn err_at(src: &str) -> (String, usize) {
+        match parse(src) {
+            Ok(prog) => panic!("expected an error for {src:?}, got {prog:?}"),
+            Err(e) => (e.message.clone(), line_col(src, e.span.start).1),
+        }
+    }
+
+    #[test]
+    fn precedence_of_every_level_against_its_neighbours() {
+        // All levels at once, loosest first and tightest first.
+        assert_eq!(
+            p("a | b ^ c & d << e + f * g ** h"),
+            "(BitOr a (BitXor b (BitAnd c (LShift d (Add e (Mul f (Pow g h)))))))"
+        );
+        assert_eq!(
+            p("a ** b * c + d << e & f ^ g | h"),
+            "(BitOr (BitXor (BitAnd (LShift (Add (Mul (Pow a b) c) d) e) f) g) h)"
+        );
+        assert_eq!(
+            p("a < b | c ^ d & e >> f - g // h ** -i"),
+            "(Lt a (BitOr b (BitXor c (BitAnd d (RShift e (Sub f (FloorDiv g (Pow h (Neg i)))))))))"
+        );
+        // Comparisons against `|`.
+        assert_eq!(p("a | b < c | d"), "(Lt (BitOr a b) (BitOr c d))");
+        assert_eq!(p("a == b | c"), "(Eq a (BitOr b c))");
+        // `|` against `^`.
+        assert_eq!(p("a | b ^ c"), "(BitOr a (BitXor b c))");
+        assert_eq!(p("a ^ b | c"), "(BitOr (BitXor a b) c)");
+        // `^` against `&`.
+        assert_eq!(p("a ^ b & c"), "(BitXor a (BitAnd b c))");
+        assert_eq!(p("a & b ^ c"), "(BitXor (BitAnd a b) c)");
+        // `&` against shifts.
+        assert_eq!(p("a & b << c"), "(BitAnd a (LShift b c))");
+        assert_eq!(p("a >> b & c"), "(BitAnd (RShift a b) c)");
+        // Shifts against `+ -`.
+        assert_eq!(p("a << b + c"), "(LShift a (Add b c))");
+        assert_eq!(p("a - b >> c"), "(RShift (Sub a b) c)");
+        // `+ -` against `* / // % @`.
+        assert_eq!(p("a + b % c"), "(Add a (Mod b c))");
+        assert_eq!(p("a // b - c"), "(Sub (FloorDiv a b) c)");
+        assert_eq!(p("a - b @ c"), "(Sub a (MatMul b c))");
+        // `* / // % @` against unary.
+        assert_eq!(p("-a // b"), "(FloorDiv (Neg a) b)");
+        assert_eq!(p("a % -b"), "(Mod a (Neg b))");
+        assert_eq!(p("~a @ +b"), "(MatMul (Invert a) (Pos b))");
+        // Unary against `**`: `**` binds tighter on its left, a unary is allowed on its right.
+        assert_eq!(p("~a ** 2"), "(Invert (Pow a 2))");
+        assert_eq!(p("-2**2"), "(Neg (Pow 2 2))");
+        assert_eq!(p("2**-1"), "(Pow 2 (Neg 1))");
+        assert_eq!(p("2 ** ~a"), "(Pow 2 (Invert a))");
+        assert_eq!(p("a ** -b ** c"), "(Pow a (Neg (Pow b c)))");
+        assert_eq!(p("a ** b ** c * d"), "(Mul (Pow a (Pow b c)) d)");
+        assert_eq!(p("-~+a"), "(Neg (Invert (Pos a)))");
+        assert_eq!(p("~~a"), "(Invert (Invert a))");
+        // Parentheses override everything.
+        assert_eq!(p("(a | b) & c"), "(BitAnd (BitOr a b) c)");
+        assert_eq!(p("(-a) ** 2"), "(Pow (Neg a) 2)");
+        // Calls and tuples take the new operators in their arguments.
+        assert_eq!(p("f(a | b, k=c << 1)"), "(call f (BitOr a b) k=(LShift c 1))");
+        assert_eq!(p("a & b, ~c"), "(tuple (BitAnd a b) (Invert c))");
+    }
+
+    #[test]
+    fn every_binary_level_is_left_associative() {
+        assert_eq!(p("a @ b * c"), "(Mul (MatMul a b) c)");
+        assert_eq!(p("a * b @ c"), "(MatMul (Mul a b) c)");
+        assert_eq!(p("a // b % c / d"), "(Div (Mod (FloorDiv a b) c) d)");
+        assert_eq!(p("a % b // c"), "(FloorDiv (Mod a b) c)");
+        assert_eq!(p("a - b + c"), "(Add (Sub a b) c)");
+        assert_eq!(p("a << b >> c"), "(RShift (LShift a b) c)");
+        assert_eq!(p("a >> b << c"), "(LShift (RShift a b) c)");
+        assert_eq!(p("a & b & c"), "(BitAnd (BitAnd a b) c)");
+        assert_eq!(p("a ^ b ^ c"), "(BitXor (BitXor a b) c)");
+        assert_eq!(p("a | b | c"), "(BitOr (BitOr a b) c)");
+    }
+
+    #[test]
+    fn symbols_round_trip_through_the_parser() {
+        let mut seen = std::collections::HashSet::new();
+        for op in ALL_BINARY {
+            assert!(seen.insert(op.symbol()), "duplicate symbol {}", op.symbol());
+            let src = format!("a {} b", op.symbol());
+            let ExprKind::Binary { op: parsed, .. } = parse(&src).unwrap().result.kind else {
+                panic!("{src}")
+            };
+            assert_eq!(parsed, op, "{src}");
+            // Without spaces too.
+            let src = format!("a{}b", op.symbol());
+            let ExprKind::Binary { op: parsed, .. } = parse(&src).unwrap().result.kind else {
+                panic!("{src}")
+            };
+            assert_eq!(parsed, op, "{src}");
+        }
+        let symbols: Vec<&str> = ALL_UNARY.iter().map(|op| op.symbol()).collect();
+        assert_eq!(symbols, ["-", "+", "~"]);
+        for op in ALL_UNARY {
+            let src = format!("{}a", op.symbol());
+            let ExprKind::Unary { op: parsed, .. } = parse(&src).unwrap().result.kind else {
+                panic!("{src}")
+            };
+            assert_eq!(parsed, op, "{src}");
+        }
+    }
+
+    #[test]
+    fn tokenizer_operator_edge_cases() {
+        let toks = |src: &str| -> Vec<Tok> { lex(src).unwrap().into_iter().map(|t| t.tok).collect() };
+        use Tok::{Amp, At, Caret, Eof, Ge, GtGt, Gt, Le, Lt, LtLt, Percent, Pipe, Slash, SlashSlash, Star, StarStar, Tilde};
+        assert_eq!(toks("/ // ///"), [Slash, SlashSlash, SlashSlash, Slash, Eof]);
+        assert_eq!(toks("* ** ***"), [Star, StarStar, StarStar, Star, Eof]);
+        assert_eq!(toks("< << <= <<= < <"), [Lt, LtLt, Le, LtLt, Tok::Assign, Lt, Lt, Eof]);
+        assert_eq!(toks("> >> >= >>= > >"), [Gt, GtGt, Ge, GtGt, Tok::Assign, Gt, Gt, Eof]);
+        assert_eq!(toks("<<<"), [LtLt, Lt, Eof]);
+        assert_eq!(toks("%@&|^~~"), [Percent, At, Amp, Pipe, Caret, Tilde, Tilde, Eof]);
+        let spans: Vec<Span> = lex("a//b<<c").unwrap().iter().map(|t| t.span).collect();
+        assert_eq!(spans[1], Span::new(1, 3));
+        assert_eq!(spans[3], Span::new(4, 6));
+        // `a<<b` is a shift; `a< <b` is a comparison missing its right operand.
+        assert_eq!(p("a<<b"), "(LShift a b)");
+        assert_eq!(err_at("a< <b"), ("expected an expression, found '<'".into(), 4));
+        assert_eq!(p("a>>b"), "(RShift a b)");
+        assert_eq!(err_at("a> >b"), ("expected an expression, found '>'".into(), 4));
+        assert_eq!(p("a<=b"), "(Le a b)");
+        assert_eq!(p("a>=b"), "(Ge a b)");
+        assert_eq!(p("a < -b"), "(Lt a (Neg b))");
+        assert_eq!(p("a<~b"), "(Lt a (Invert b))");
+        assert_eq!(p("a//b"), "(FloorDiv a b)");
+        assert_eq!(p("a//-b"), "(FloorDiv a (Neg b))");
+        assert_eq!(err_at("a/ /b"), ("expected an expression, found '/'".into(), 4));
+        assert_eq!(p("a**b"), "(Pow a b)");
+        assert_eq!(err_at("a* *b"), ("expected an expression, found '*'".into(), 4));
+        assert_eq!(err_at("a***b"), ("expected an expression, found '*'".into(), 4));
+        assert_eq!(p("a*-b"), "(Mul a (Neg b))");
+        // Numbers next to operators.
+        assert_eq!(p("1//2%3"), "(Mod (FloorDiv 1 2) 3)");
+        assert_eq!(p("1.//2."), "(FloorDiv 1.0 2.0)");
+        assert_eq!(p("1<<2>>3"), "(RShift (LShift 1 2) 3)");
+        assert_eq!(p("x@y&1|2^~3"), "(BitOr (BitAnd (MatMul x y) 1) (BitXor 2 (Invert 3)))");
+        // Augmented assignments are not part of the language.
+        assert_eq!(err_at("a <<= b"), ("expected an expression, found '='".into(), 5));
+        assert_eq!(err_at("a //= b"), ("expected an expression, found '='".into(), 5));
+        // Inside strings and comments operators are just text.
+        assert_eq!(p("f('a // b') # c << d"), "(call f \"a // b\")");
+    }
+
+    #[test]
+    fn error_messages_for_new_operators() {
+        assert_eq!(err_at("a // "), ("expected an expression, found end of input".into(), 6));
+        assert_eq!(err_at("a <<< b"), ("expected an expression, found '<'".into(), 5));
+        assert_eq!(err_at("a >>> b"), ("expected an expression, found '>'".into(), 5));
+        assert_eq!(err_at("// a"), ("expected an expression, found '//'".into(), 1));
+        assert_eq!(err_at("<< a"), ("expected an expression, found '<<'".into(), 1));
+        assert_eq!(err_at("a ** // b"), ("expected an expression, found '//'".into(), 6));
+        assert_eq!(err_at("a + >> b"), ("expected an expression, found '>>'".into(), 5));
+        assert_eq!(err_at("a & ^ b"), ("expected an expression, found '^'".into(), 5));
+        assert_eq!(err_at("a | & b"), ("expected an expression, found '&'".into(), 5));
+        assert_eq!(err_at("a ^ | b"), ("expected an expression, found '|'".into(), 5));
+        assert_eq!(err_at("a @ % b"), ("expected an expression, found '%'".into(), 5));
+        assert_eq!(err_at("a % @ b"), ("expected an expression, found '@'".into(), 5));
+        assert_eq!(err_at("~"), ("expected an expression, found end of input".into(), 2));
+        assert_eq!(err_at("a ~ b"), ("expected an operator or end of input, found '~'".into(), 3));
+        assert_eq!(err_at("a // b c"), ("expected an operator or end of input, found name 'c'".into(), 8));
+        assert_eq!(err_at("mean(a //)"), ("expected an expression, found ')'".into(), 10));
+        assert_eq!(
+            err_at("mean(a | b c)"),
+            ("expected ',' or ')' to close the call to 'mean' opened at column 5, found name 'c'".into(), 12)
+        );
+        assert_eq!(
+            err_at("a < b << c < d"),
+            ("chained comparisons are not supported, found a second comparison '<'; add parentheses".into(), 12)
+        );
+        assert_eq!(
+            err_at("a == b | c != d"),
+            ("chained comparisons are not supported, found a second comparison '!='; add parentheses".into(), 12)
+        );
+        assert_eq!(p("(a < b) | (c < d)"), "(BitOr (Lt a b) (Lt c d))");
+        let src = "x = a <<< b";
+        assert_eq!(
+            parse(src).unwrap_err().render(src),
+            "error at line 1, column 9: expected an expression, found '<'\n  x = a <<< b\n          ^"
+        );
+        let src = "y = a //\n";
+        assert_eq!(
+            parse(src).unwrap_err().render(src),
+            "error at line 1, column 9: expected an expression, found end of line\n  y = a //\n          ^"
+        );
+    }
+
+    #[test]
+    fn spans_of_new_operators() {
+        let prog = parse("-a // b").unwrap();
+        assert_eq!(prog.result.span, Span::new(0, 7));
+        let ExprKind::Binary { lhs, rhs, .. } = &prog.result.kind else { panic!() };
+        assert_eq!((lhs.span, rhs.span), (Span::new(0, 2), Span::new(6, 7)));
+        let prog = parse("x | ~(a ** 2)").unwrap();
+        assert_eq!(prog.result.span, Span::new(0, 13));
+        let ExprKind::Binary { rhs, .. } = &prog.result.kind else { panic!() };
+        assert_eq!(rhs.span, Span::new(4, 13));
+        let ExprKind::Unary { operand, .. } = &rhs.kind else { panic!() };
+        assert_eq!(operand.span, Span::new(5, 13));
+        let prog = parse("a<<b @ c").unwrap();
+        let ExprKind::Binary { rhs, .. } = &prog.result.kind else { panic!() };
+        assert_eq!((prog.result.span, rhs.span), (Span::new(0, 8), Span::new(3, 8)));
+    }
+
+    #[test]
+    fn long_chains_of_every_operator_are_refused_by_the_depth_limit() {
+        let chain = |n: usize, op: &str| format!("a{}", format!("{op}a").repeat(n));
+        for op in ["|", "^", "&", "<<", ">>", "+", "-", "*", "/", "//", "%", "@"] {
+            assert!(parse(&chain(MAX_DEPTH - 2, op)).is_ok(), "{op}");
+            let src = chain(100_000, op);
+            let e = parse(&src).unwrap_err();
+            assert!(e.message.starts_with("expression is nested too deeply"), "{op}: {}", e.message);
+            // The error is located where the limit is passed, not at the end of the chain.
+            assert!(e.span.start <= chain(MAX_DEPTH, op).len(), "{op}: {:?}", e.span);
+        }
+        // A chain mixing every level, repeated.
+        let mixed = "a ** a * a + a << a & a ^ a | ".repeat(100_000) + "a";
+        assert!(err(&mixed).starts_with("expression is nested too deeply"));
+        let mixed = "a | a ^ a & a << a + a * a ** ".repeat(100_000) + "a";
+        assert!(err(&mixed).starts_with("expression is nested too deeply"));
+        // Prefix operators and powers nest.
+        assert!(err(&"~".repeat(100_000)).starts_with("expression is nested too deeply"));
+        assert!(err(&format!("{}a", "-~".repeat(50_000))).starts_with("expression is nested too deeply"));
+        assert!(err(&chain(100_000, "**")).starts_with("expression is nested too deeply"));
+        // Chains inside nesting count with it, whatever their level.
+        for op in ["|", "<<", "//"] {
+            let src = format!("{}{}{}", "(".repeat(60), chain(60, op), ")".repeat(60));
+            assert!(err(&src).starts_with("expression is nested too deeply"), "{op}");
+        }
+        // Exactly at the limit: a chain of one level may have MAX_DEPTH - 1 operators.
+        for op in ["|", "<<", "+", "%"] {
+            assert!(parse(&chain(MAX_DEPTH - 1, op)).is_ok(), "{op}");
+            assert!(err(&chain(MAX_DEPTH, op)).starts_with("expression is nested too deeply"), "{op}");
+        }
+        // A tighter chain counts from its place in the looser one, and is not counted
+        // again once it is over: long sums of products are fine.
+        assert!(parse(&("a*a*a + ".repeat(MAX_DEPTH - 10) + "a")).is_ok());
+        assert!(parse(&("a*a*a | a << a & ".repeat(MAX_DEPTH / 3) + "a")).is_ok());
+        let tail = |n: usize| format!("{}a{}", "a | ".repeat(90), "*a".repeat(n));
+        assert!(parse(&tail(MAX_DEPTH - 91)).is_ok());
+        assert!(err(&tail(MAX_DEPTH - 90)).starts_with("expression is nested too deeply"));
+        // Below the limit, nesting through every level is fine.
+        let n = MAX_DEPTH - 1;
+        let src = format!("{}a{}", "(a | a ^ a & a << a + a * ~".repeat(n / 8), ")".repeat(n / 8));
+        assert!(parse(&src).is_ok());
+    }
+
     #[test]
     fn literals() {
         assert_eq!(p("1_000"), "1000");
@@ -1135,6 +1543,7 @@ mod tests {
             "sum(a, axis=(0, 1)) # c",
             "x = a * 2; y = x + 1\n(sum(y), y)",
             "'a\\\"b\\\\c' .5e+3 1_0 é",
+            "a | b ^ c & d << e >> f + g // h % i @ j ** ~k",
         ];
         let mut inputs: Vec<String> = [
             "(((", "a+", "1e", "'abc", "é+1", "\\", "\"\\", "1.", ".", "1e+", "_1", "1_", ")))",
@@ -1147,7 +1556,7 @@ mod tests {
             inputs.extend(ex.char_indices().map(|(i, _)| ex[..i].to_string()));
             inputs.extend(ex.char_indices().map(|(i, _)| ex[i..].to_string()));
         }
-        let alphabet: Vec<char> = "ab_1.e5()[],;=<>!*+-/ \n#'\"\\éxTN".chars().collect();
+        let alphabet: Vec<char> = "ab_1.e5()[],;=<>!*+-/%@&|^~ \n#'\"\\éxTN".chars().collect();
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..5000 {
             state = state

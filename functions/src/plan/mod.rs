@@ -13,15 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::dtype::DType;
 use crate::kernel::{Node, ReduceFunc};
 
-mod grid;
 mod sizes;
 mod validate;
 
-pub use grid::{block_pieces, block_region, clip_chunks, grid_shape, unravel, BlockPiece};
+pub use crate::grid::{block_pieces, block_region, clip_chunks, grid_shape, unravel, BlockPiece};
 pub use sizes::{check_array_sizes, checked_product, saturating_product, MAX_ARRAY_BYTES, MAX_TASKS_PER_OP};
 
 /// The plan format version this build reads and writes.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Index of an array in [`Plan::arrays`].
 pub type ArrayId = usize;

@@ -7,117 +7,17 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod elementwise;
+pub mod reduce;
+pub mod scalar;
+
 use crate::chunk::{ChunkData, KernelError};
 use crate::dtype::DType;
-use crate::plan::{block_pieces, block_region, grid_shape, BlockPiece};
+use crate::grid::{block_pieces, block_region, grid_shape, BlockPiece};
 use crate::random::uniform_block;
 
-/// Elementwise one-argument operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnaryOp {
-    /// `-x`
-    Neg,
-    /// `abs(x)`
-    Abs,
-    /// `sqrt(x)`
-    Sqrt,
-    /// `exp(x)`
-    Exp,
-    /// `log(x)` (natural)
-    Log,
-    /// `sin(x)`
-    Sin,
-    /// `cos(x)`
-    Cos,
-    /// logical not (booleans)
-    Not,
-}
-
-impl UnaryOp {
-    /// True for functions whose result is floating point whatever the input.
-    pub fn is_transcendental(self) -> bool {
-        matches!(self, UnaryOp::Sqrt | UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos)
-    }
-
-    /// The Array API name.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "negative",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Log => "log",
-            UnaryOp::Sin => "sin",
-            UnaryOp::Cos => "cos",
-            UnaryOp::Not => "logical_not",
-        }
-    }
-}
-
-/// Elementwise two-argument operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BinaryOp {
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/`
-    Div,
-    /// `**`
-    Pow,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-}
-
-impl BinaryOp {
-    /// True for the comparisons (their result is boolean).
-    pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne)
-    }
-
-    /// The Array API name.
-    pub fn name(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "subtract",
-            BinaryOp::Mul => "multiply",
-            BinaryOp::Div => "divide",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Lt => "less",
-            BinaryOp::Le => "less_equal",
-            BinaryOp::Gt => "greater",
-            BinaryOp::Ge => "greater_equal",
-            BinaryOp::Eq => "equal",
-            BinaryOp::Ne => "not_equal",
-        }
-    }
-}
-
-/// Reduction combining functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReduceFunc {
-    /// Sum (also the first stage of `mean`).
-    Sum,
-    /// Minimum (NaN propagates).
-    Min,
-    /// Maximum (NaN propagates).
-    Max,
-}
+pub use elementwise::{BinaryOp, BinaryRule, UnaryOp, UnaryRule};
+pub use reduce::ReduceFunc;
 
 /// A node of a kernel expression tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,7 +79,7 @@ pub enum Node {
         /// Operand.
         arg: Box<Node>,
     },
-    /// A unary function (operand already of the right type).
+    /// A unary function (operand already of the type its rule computes in).
     Unary {
         /// Operation.
         op: UnaryOp,
@@ -259,17 +159,17 @@ impl Node {
                 all.slice(&r)
             }
             Node::Cast { dtype, arg } => arg.eval(region, inputs)?.cast(*dtype),
-            Node::Unary { op, arg } => arg.eval(region, inputs)?.unary(*op)?,
+            Node::Unary { op, arg } => op.apply(arg.eval(region, inputs)?)?,
             Node::Binary { op, compute, lhs, rhs } => {
                 let l = lhs.eval(region, inputs)?;
                 let r = rhs.eval(region, inputs)?;
-                ChunkData::binary(*op, l, r, *compute)?
+                op.apply(l, r, *compute)?
             }
             Node::Where { cond, x, y } => {
                 let c = cond.eval(region, inputs)?;
                 let xv = x.eval(region, inputs)?;
                 let yv = y.eval(region, inputs)?;
-                ChunkData::select(c, xv, yv)?
+                elementwise::select(c, xv, yv)?
             }
         })
     }
@@ -283,8 +183,8 @@ impl Node {
             | Node::Random { dtype, .. }
             | Node::Literal { dtype, .. }
             | Node::Cast { dtype, .. } => *dtype,
-            Node::Unary { arg, .. } => arg.dtype(input_dtypes),
-            Node::Binary { op, compute, .. } => if op.is_comparison() { DType::Bool } else { *compute },
+            Node::Unary { op, arg } => op.result_type(arg.dtype(input_dtypes)),
+            Node::Binary { op, compute, .. } => op.result_type(*compute),
             Node::Where { x, .. } => x.dtype(input_dtypes),
         }
     }

@@ -1,0 +1,387 @@
+//! The function table: every array function cubed-rs offers, declared once.
+//!
+//! A [`Function`] row holds what every layer needs to know about a function:
+//! its names (Array API name first, then numpy aliases, and the operator
+//! spelling it), its parameters with defaults, the element types it accepts
+//! and its dtype rule, its memory cost and whether it fuses. The expression
+//! language binds arguments and dispatches from these rows, `cubed functions`
+//! prints them, the README's function list is checked against them, and the
+//! table-driven tests need a case for each.
+//!
+//! Elementwise rows come from the declarations in [`elementwise`] (which also
+//! generate their kernels); the other rows are declared below, and their
+//! implementation is looked up by name in the `cubed` crate (a test there
+//! fails when a row has none).
+
+pub mod elementwise;
+
+use std::sync::LazyLock;
+
+use crate::dtype::DType;
+use crate::kernel::{BinaryOp, BinaryRule, UnaryOp, UnaryRule};
+
+/// What part of the Array API a function belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Category {
+    /// Functions that make arrays.
+    Creation,
+    /// Elementwise functions.
+    Elementwise,
+    /// Reductions and scans.
+    Statistical,
+    /// Type conversion and selection (`astype`, `where`, `clip`).
+    Utility,
+    /// Changing shape or chunking.
+    Manipulation,
+}
+
+impl Category {
+    /// The heading used in listings.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Creation => "Creation",
+            Category::Elementwise => "Elementwise",
+            Category::Statistical => "Statistics",
+            Category::Utility => "Types and selection",
+            Category::Manipulation => "Manipulation",
+        }
+    }
+}
+
+/// What kind of value a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// An array (numbers are taken as scalar arrays).
+    Array,
+    /// A number.
+    Number,
+    /// An integer.
+    Int,
+    /// A bool.
+    Bool,
+    /// An axis, a tuple of axes or None.
+    Axes,
+    /// A dtype (`float32`, `'int16'`, ...).
+    DType,
+    /// A shape: an integer or a tuple of integers.
+    Shape,
+    /// A nested tuple of numbers (`asarray`).
+    Nested,
+}
+
+/// A parameter's default value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamDefault {
+    /// The argument must be given.
+    Required,
+    /// `None`.
+    None,
+    /// A bool.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+}
+
+/// One parameter of a function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Param {
+    /// The name (as a keyword).
+    pub name: &'static str,
+    /// What it takes.
+    pub kind: ParamKind,
+    /// Its default.
+    pub default: ParamDefault,
+    /// True when it can only be given by keyword (after `*` in the signature).
+    pub keyword_only: bool,
+}
+
+/// A positional-or-keyword parameter.
+pub const fn arg(name: &'static str, kind: ParamKind, default: ParamDefault) -> Param {
+    Param { name, kind, default, keyword_only: false }
+}
+
+/// A keyword-only parameter.
+pub const fn kw(name: &'static str, kind: ParamKind, default: ParamDefault) -> Param {
+    Param { name, kind, default, keyword_only: true }
+}
+
+/// How the function is implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation {
+    /// A unary elementwise kernel.
+    Unary(UnaryOp),
+    /// A binary elementwise kernel.
+    Binary(BinaryOp),
+    /// Implemented in the `cubed` crate under the function's name.
+    Named,
+}
+
+/// Which element types a function accepts, and what it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DTypeRule {
+    /// Elementwise: see [`UnaryRule`].
+    Unary(UnaryRule),
+    /// Elementwise: see [`BinaryRule`].
+    Binary(BinaryRule),
+    /// Described in words (the row's `dtypes` text).
+    Described(&'static str),
+}
+
+/// One array function.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// The Array API name.
+    pub name: &'static str,
+    /// numpy's other names for it.
+    pub aliases: &'static [&'static str],
+    /// The operator spelling it, if any (`+`, `//`, `~`, ...).
+    pub operator: Option<&'static str>,
+    /// The part of the API it belongs to.
+    pub category: Category,
+    /// The parameters, in order.
+    pub params: Vec<Param>,
+    /// One line saying what it computes.
+    pub doc: &'static str,
+    /// Where its kernel or planning lives.
+    pub implementation: Implementation,
+    /// Its dtype rule.
+    pub rule: DTypeRule,
+    /// Element types it accepts (its first array argument).
+    pub accepts: Vec<DType>,
+    /// Extra result-sized buffers one chunk needs (memory model).
+    pub temporaries: u64,
+    /// True when the planner can fuse it into its neighbours.
+    pub fuses: bool,
+}
+
+impl Function {
+    /// The Python-style signature, e.g. `sum(x, /, *, axis=None, keepdims=False)`.
+    pub fn signature(&self) -> String {
+        let mut parts = vec![];
+        let mut star = false;
+        for p in &self.params {
+            if p.keyword_only && !star {
+                parts.push("*".to_string());
+                star = true;
+            }
+            parts.push(match p.default {
+                ParamDefault::Required => p.name.to_string(),
+                ParamDefault::None => format!("{}=None", p.name),
+                ParamDefault::Bool(b) => format!("{}={}", p.name, if b { "True" } else { "False" }),
+                ParamDefault::Int(i) => format!("{}={i}", p.name),
+                ParamDefault::Float(f) => format!("{}={f:?}", p.name),
+            });
+        }
+        format!("{}({})", self.name, parts.join(", "))
+    }
+
+    /// True when `name` names this function (its name or an alias).
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+}
+
+const X: Param = arg("x", ParamKind::Array, ParamDefault::Required);
+const AXIS: Param = kw("axis", ParamKind::Axes, ParamDefault::None);
+const KEEPDIMS: Param = kw("keepdims", ParamKind::Bool, ParamDefault::Bool(false));
+const SPLIT_EVERY: Param = kw("split_every", ParamKind::Int, ParamDefault::None);
+const CHUNKS: Param = kw("chunks", ParamKind::Shape, ParamDefault::None);
+const DTYPE_NONE: Param = kw("dtype", ParamKind::DType, ParamDefault::None);
+
+fn all_dtypes() -> Vec<DType> {
+    DType::ALL.to_vec()
+}
+
+fn numeric() -> Vec<DType> {
+    DType::ALL.into_iter().filter(|d| d.is_numeric()).collect()
+}
+
+fn named(name: &'static str, category: Category, params: Vec<Param>, doc: &'static str, dtypes: &'static str, accepts: Vec<DType>) -> Function {
+    let fuses = matches!(category, Category::Elementwise | Category::Utility);
+    Function {
+        name,
+        aliases: &[],
+        operator: None,
+        category,
+        params,
+        doc,
+        implementation: Implementation::Named,
+        rule: DTypeRule::Described(dtypes),
+        accepts,
+        temporaries: 0,
+        fuses,
+    }
+}
+
+fn with_aliases(mut f: Function, aliases: &'static [&'static str]) -> Function {
+    f.aliases = aliases;
+    f
+}
+
+fn reduction(name: &'static str, doc: &'static str, dtypes: &'static str, accepts: Vec<DType>) -> Function {
+    named(name, Category::Statistical, vec![X, AXIS, KEEPDIMS, SPLIT_EVERY], doc, dtypes, accepts)
+}
+
+fn rows() -> Vec<Function> {
+    use Category::*;
+    use ParamDefault as D;
+    use ParamKind as K;
+    let mut rows = vec![];
+    for &op in UnaryOp::ALL {
+        rows.push(Function {
+            name: op.name(),
+            aliases: op.aliases(),
+            operator: op.operator(),
+            category: Elementwise,
+            params: vec![arg("x", K::Array, D::Required)],
+            doc: op.doc(),
+            implementation: Implementation::Unary(op),
+            rule: DTypeRule::Unary(op.rule()),
+            accepts: DType::ALL.into_iter().filter(|&d| op.accepts(d)).collect(),
+            temporaries: op.temporaries(),
+            fuses: true,
+        });
+    }
+    for &op in BinaryOp::ALL {
+        rows.push(Function {
+            name: op.name(),
+            aliases: op.aliases(),
+            operator: op.operator(),
+            category: Elementwise,
+            params: vec![arg("x1", K::Array, D::Required), arg("x2", K::Array, D::Required)],
+            doc: op.doc(),
+            implementation: Implementation::Binary(op),
+            rule: DTypeRule::Binary(op.rule()),
+            accepts: DType::ALL.into_iter().filter(|&d| op.accepts(op.compute_type(d))).collect(),
+            temporaries: op.temporaries(),
+            fuses: true,
+        });
+    }
+    rows.extend([
+        named("astype", Utility, vec![X, arg("dtype", K::DType, D::Required)], "x converted to dtype (numpy astype: integers wrap, floats truncate).", "the given dtype", all_dtypes()),
+        named(
+            "where",
+            Utility,
+            vec![arg("condition", K::Array, D::Required), arg("x1", K::Array, D::Required), arg("x2", K::Array, D::Required)],
+            "Elements of x1 where condition is true, else of x2.",
+            "x1 and x2 promoted",
+            vec![DType::Bool],
+        ),
+        named(
+            "clip",
+            Utility,
+            vec![X, arg("min", K::Array, D::None), arg("max", K::Array, D::None)],
+            "x limited to [min, max] elementwise (NaN propagates).",
+            "the type of x",
+            numeric(),
+        ),
+        reduction("sum", "Sum over the axes.", "int64 for bool and signed, uint64 for unsigned, floats keep theirs", numeric_and_bool()),
+        reduction("mean", "Arithmetic mean over the axes.", "float64 for integers, floats keep theirs", numeric_and_bool()),
+        reduction("min", "Minimum over the axes (NaN propagates).", "the type of x", numeric()),
+        reduction("max", "Maximum over the axes (NaN propagates).", "the type of x", numeric()),
+        named("rechunk", Manipulation, vec![X, arg("chunks", K::Shape, D::Required)], "x with a new chunk shape (bounded memory, through intermediates when needed).", "the type of x", all_dtypes()),
+        named(
+            "random",
+            Creation,
+            vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS, kw("seed", K::Int, D::Int(0))],
+            "Uniform random numbers in [0, 1), reproducible from the seed.",
+            "float64 (or float32)",
+            vec![],
+        ),
+        named("zeros", Creation, vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS], "An array of zeros.", "float64 unless dtype is given", vec![]),
+        named("ones", Creation, vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS], "An array of ones.", "float64 unless dtype is given", vec![]),
+        named(
+            "full",
+            Creation,
+            vec![arg("shape", K::Shape, D::Required), arg("fill_value", K::Number, D::Required), DTYPE_NONE, CHUNKS],
+            "An array filled with fill_value.",
+            "float64 unless dtype is given",
+            vec![],
+        ),
+        named(
+            "arange",
+            Creation,
+            vec![arg("start", K::Number, D::Required), arg("stop", K::Number, D::None), arg("step", K::Number, D::Int(1)), DTYPE_NONE, CHUNKS],
+            "Evenly spaced values in [start, stop).",
+            "int64 unless dtype is given",
+            vec![],
+        ),
+        with_aliases(
+            named("asarray", Creation, vec![arg("obj", K::Nested, D::Required), DTYPE_NONE, CHUNKS], "An array from a number or nested tuples of numbers.", "float64 unless dtype is given", vec![]),
+            &["array"],
+        ),
+    ]);
+    rows
+}
+
+fn numeric_and_bool() -> Vec<DType> {
+    all_dtypes()
+}
+
+/// Every function, elementwise first, in declaration order.
+pub static FUNCTIONS: LazyLock<Vec<Function>> = LazyLock::new(rows);
+
+/// The function called `name` (its Array API name or a numpy alias).
+pub fn lookup(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.is_called(name))
+}
+
+/// The function an operator spells, with `arity` operands (`-` is both
+/// `negative` and `subtract`).
+pub fn by_operator(symbol: &str, arity: usize) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.operator == Some(symbol) && f.params.len() == arity)
+}
+
+/// Names close to `name` (edit distance at most 2, or sharing a prefix of
+/// 3), closest first: for "did you mean" hints.
+pub fn close_names(name: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(usize, &'static str)> = FUNCTIONS
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+        .filter_map(|n| {
+            let d = edit_distance(name, n);
+            let prefix = name.len() >= 3 && (n.starts_with(name) || name.starts_with(n));
+            (d <= 2 || prefix).then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by_key(|(_, n)| *n);
+    scored.into_iter().map(|(_, n)| n).take(3).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_operators_resolve() {
+        let mut seen = std::collections::HashSet::new();
+        for f in FUNCTIONS.iter() {
+            for n in std::iter::once(f.name).chain(f.aliases.iter().copied()) {
+                assert!(seen.insert(n), "{n} declared twice");
+            }
+        }
+        assert_eq!(by_operator("-", 1).map(|f| f.name), Some("negative"));
+        assert_eq!(by_operator("-", 2).map(|f| f.name), Some("subtract"));
+        assert_eq!(by_operator("//", 2).map(|f| f.name), Some("floor_divide"));
+        assert_eq!(lookup("arctan2").map(|f| f.name), Some("atan2"));
+        assert_eq!(lookup("sum").unwrap().signature(), "sum(x, *, axis=None, keepdims=False, split_every=None)");
+        assert_eq!(close_names("sqr")[0], "sqrt");
+        assert!(close_names("maximun").contains(&"maximum"));
+    }
+}
