@@ -13,7 +13,9 @@
 //! implementation is looked up by name in the `cubed` crate (a test there
 //! fails when a row has none).
 
+mod creation;
 pub mod elementwise;
+mod statistics;
 
 use std::sync::LazyLock;
 
@@ -183,22 +185,22 @@ impl Function {
     }
 }
 
-const X: Param = arg("x", ParamKind::Array, ParamDefault::Required);
-const AXIS: Param = kw("axis", ParamKind::Axes, ParamDefault::None);
-const KEEPDIMS: Param = kw("keepdims", ParamKind::Bool, ParamDefault::Bool(false));
-const SPLIT_EVERY: Param = kw("split_every", ParamKind::Int, ParamDefault::None);
-const CHUNKS: Param = kw("chunks", ParamKind::Shape, ParamDefault::None);
-const DTYPE_NONE: Param = kw("dtype", ParamKind::DType, ParamDefault::None);
+pub(super) const X: Param = arg("x", ParamKind::Array, ParamDefault::Required);
+pub(super) const AXIS: Param = kw("axis", ParamKind::Axes, ParamDefault::None);
+pub(super) const KEEPDIMS: Param = kw("keepdims", ParamKind::Bool, ParamDefault::Bool(false));
+pub(super) const SPLIT_EVERY: Param = kw("split_every", ParamKind::Int, ParamDefault::None);
+pub(super) const CHUNKS: Param = kw("chunks", ParamKind::Shape, ParamDefault::None);
+pub(super) const DTYPE_NONE: Param = kw("dtype", ParamKind::DType, ParamDefault::None);
 
-fn all_dtypes() -> Vec<DType> {
+pub(super) fn all_dtypes() -> Vec<DType> {
     DType::ALL.to_vec()
 }
 
-fn numeric() -> Vec<DType> {
+pub(super) fn numeric() -> Vec<DType> {
     DType::ALL.into_iter().filter(|d| d.is_numeric()).collect()
 }
 
-fn named(name: &'static str, category: Category, params: Vec<Param>, doc: &'static str, dtypes: &'static str, accepts: Vec<DType>) -> Function {
+pub(super) fn named(name: &'static str, category: Category, params: Vec<Param>, doc: &'static str, dtypes: &'static str, accepts: Vec<DType>) -> Function {
     let fuses = matches!(category, Category::Elementwise | Category::Utility);
     Function {
         name,
@@ -215,13 +217,9 @@ fn named(name: &'static str, category: Category, params: Vec<Param>, doc: &'stat
     }
 }
 
-fn with_aliases(mut f: Function, aliases: &'static [&'static str]) -> Function {
+pub(super) fn with_aliases(mut f: Function, aliases: &'static [&'static str]) -> Function {
     f.aliases = aliases;
     f
-}
-
-fn reduction(name: &'static str, doc: &'static str, dtypes: &'static str, accepts: Vec<DType>) -> Function {
-    named(name, Category::Statistical, vec![X, AXIS, KEEPDIMS, SPLIT_EVERY], doc, dtypes, accepts)
 }
 
 fn rows() -> Vec<Function> {
@@ -277,47 +275,11 @@ fn rows() -> Vec<Function> {
             "the type of x",
             numeric(),
         ),
-        reduction("sum", "Sum over the axes.", "int64 for bool and signed, uint64 for unsigned, floats keep theirs", numeric_and_bool()),
-        reduction("mean", "Arithmetic mean over the axes.", "float64 for integers, floats keep theirs", numeric_and_bool()),
-        reduction("min", "Minimum over the axes (NaN propagates).", "the type of x", numeric()),
-        reduction("max", "Maximum over the axes (NaN propagates).", "the type of x", numeric()),
         named("rechunk", Manipulation, vec![X, arg("chunks", K::Shape, D::Required)], "x with a new chunk shape (bounded memory, through intermediates when needed).", "the type of x", all_dtypes()),
-        named(
-            "random",
-            Creation,
-            vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS, kw("seed", K::Int, D::Int(0))],
-            "Uniform random numbers in [0, 1), reproducible from the seed.",
-            "float64 (or float32)",
-            vec![],
-        ),
-        named("zeros", Creation, vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS], "An array of zeros.", "float64 unless dtype is given", vec![]),
-        named("ones", Creation, vec![arg("shape", K::Shape, D::Required), DTYPE_NONE, CHUNKS], "An array of ones.", "float64 unless dtype is given", vec![]),
-        named(
-            "full",
-            Creation,
-            vec![arg("shape", K::Shape, D::Required), arg("fill_value", K::Number, D::Required), DTYPE_NONE, CHUNKS],
-            "An array filled with fill_value.",
-            "float64 unless dtype is given",
-            vec![],
-        ),
-        named(
-            "arange",
-            Creation,
-            vec![arg("start", K::Number, D::Required), arg("stop", K::Number, D::None), arg("step", K::Number, D::Int(1)), DTYPE_NONE, CHUNKS],
-            "Evenly spaced values in [start, stop).",
-            "int64 unless dtype is given",
-            vec![],
-        ),
-        with_aliases(
-            named("asarray", Creation, vec![arg("obj", K::Nested, D::Required), DTYPE_NONE, CHUNKS], "An array from a number or nested tuples of numbers.", "float64 unless dtype is given", vec![]),
-            &["array"],
-        ),
     ]);
+    rows.extend(statistics::rows());
+    rows.extend(creation::rows());
     rows
-}
-
-fn numeric_and_bool() -> Vec<DType> {
-    all_dtypes()
 }
 
 /// Every function, elementwise first, in declaration order.
