@@ -52,7 +52,7 @@ pub fn from_zarr(spec: &Spec, url: &str) -> Result<Array> {
     check_array_sizes(&shape, &clip_chunks(&shape, &chunks), dtype)
         .map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): its Zarr metadata says {e}")))?;
     // Codecs cubed-rs cannot decode within a bound are refused now, not at the first read.
-    cubed_task::decode::ChunkDecoder::new(&array).map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): {e}")))?;
+    cubed_task::storage::decode::ChunkDecoder::new(&array).map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): {e}")))?;
     Ok(Array::new(Arc::new(spec.clone()), shape, chunks, dtype, LogicalOp::Stored { url: url.to_string() }))
 }
 

@@ -50,12 +50,3 @@ impl From<zarrs::array::ArrayError> for TaskError {
         }
     }
 }
-
-impl From<crate::storage::StoreError> for TaskError {
-    fn from(e: crate::storage::StoreError) -> Self {
-        match e {
-            crate::storage::StoreError::Io(m) => TaskError::retryable(m),
-            other => TaskError::fatal(other.to_string()),
-        }
-    }
-}

@@ -51,6 +51,22 @@ enum Command {
     /// Batch jobs: scripts that run each op in partitions (sequential, GNU parallel, SLURM).
     #[command(subcommand)]
     Batch(BatchCommand),
+    /// List every array function with its signature, other names, types and what it computes.
+    Functions {
+        /// Plain text, the markdown reference page (docs/FUNCTIONS.md), or the README's list of names.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ListFormat {
+    /// One block per function.
+    Text,
+    /// The reference page docs/FUNCTIONS.md.
+    Markdown,
+    /// Names by category (the README's list).
+    Names,
 }
 
 #[derive(Subcommand)]
@@ -256,6 +272,17 @@ async fn run(cli: Cli) -> Result<(), CubedError> {
             Ok(())
         }
         Command::Batch(cmd) => batch(cmd).await,
+        Command::Functions { format } => {
+            use cubed_task::table::listing;
+            let text = match format {
+                ListFormat::Text => listing::text(),
+                ListFormat::Markdown => listing::markdown(),
+                ListFormat::Names => listing::names(),
+            };
+            // A closed pipe (`| head`) just ends the output.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+            Ok(())
+        }
         Command::Run { plan, run } => {
             let bytes = std::fs::read(&plan)
                 .map_err(|e| CubedError::Invalid(format!("cannot read plan file '{}': {e}", plan.display())))?;

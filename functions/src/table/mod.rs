@@ -15,6 +15,7 @@
 
 mod creation;
 pub mod elementwise;
+pub mod listing;
 mod statistics;
 
 use std::sync::LazyLock;

@@ -5,6 +5,8 @@
 //! One store client per root (bucket, memory name, local filesystem) is kept
 //! for the life of the process, so a warm function reuses its S3 connections.
 
+pub mod decode;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -17,7 +19,7 @@ use zarrs::storage::ReadableWritableListableStorage;
 use zarrs_object_store::AsyncObjectStore;
 
 use crate::chunk::ChunkData;
-use crate::decode::{encoded_limit, ChunkDecoder};
+use decode::{encoded_limit, ChunkDecoder};
 use crate::dtype::DType;
 use crate::plan::{ArrayMeta, Codec};
 use crate::url::NormalUrl;
@@ -428,7 +430,7 @@ fn retrieve_chunk(array: &ZarrArray, dtype: DType, coords: &[u64]) -> Result<Chu
         None => {
             let fill = zarrs::array::ArrayBytes::new_fill_value(array.data_type(), expected / dtype.itemsize(), array.fill_value())
                 .map_err(|e| fatal(e.to_string()))?;
-            crate::decode::from_array_bytes(dtype, fill, &shape, array).map_err(fatal)
+            decode::from_array_bytes(dtype, fill, &shape, array).map_err(fatal)
         }
     }
 }
@@ -457,4 +459,14 @@ pub fn write_chunk(array: &ZarrArray, chunks: &[u64], coords: &[u64], data: Chun
     let options = CodecOptions::default().with_store_empty_chunks(true);
     crate::each!(data, a => array.store_chunk_opt(coords, a, &options)?);
     Ok(nbytes)
+}
+
+impl From<StoreError> for crate::error::TaskError {
+    /// I/O failures are worth retrying; everything else about a store is not.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Io(m) => crate::error::TaskError::retryable(m),
+            other => crate::error::TaskError::fatal(other.to_string()),
+        }
+    }
 }
