@@ -46,6 +46,12 @@ fn measured_memory_stays_within_the_projection_for_every_op_kind() {
     kinds.extend(check("rechunk(a, (6000, 1000))", &[("a", &a)], &d.join("r.zarr"), d));
     kinds.extend(check("astype(a * 100, int32)", &[("a", &a)], &d.join("i.zarr"), d));
     kinds.extend(check("random((6000, 3000), chunks=(3000, 3000), seed=3, dtype=float32) > 0.5", &[], &d.join("f.zarr"), d));
+    // Elementwise kernels of every dtype rule: bool results (a new buffer), casts
+    // to a float type, mixed integer promotion, NaN-propagating maximum.
+    kinds.extend(check("isnan(a) | signbit(a - 0.5)", &[("a", &a)], &d.join("bools.zarr"), d));
+    kinds.extend(check("sqrt(astype(a * 1000, int16))", &[("a", &a)], &d.join("sqrt.zarr"), d));
+    kinds.extend(check("floor_divide(astype(a * 1000, int16), astype(b * 100 + 1, uint8)) % 7", &[("a", &a), ("b", &b)], &d.join("ints.zarr"), d));
+    kinds.extend(check("maximum(a, b) - minimum(a, b)", &[("a", &a), ("b", &b)], &d.join("maxmin.zarr"), d));
     for kind in ["blockwise", "reduce", "rechunk"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} op was exercised: {kinds:?}");
     }
