@@ -110,6 +110,9 @@ impl Evaluator<'_> {
                     "e" => return Ok(Value::Float(std::f64::consts::E)),
                     _ => {}
                 }
+                if DType::unknown(n).contains("not supported yet") {
+                    return Err(err(DType::unknown(n), e.span));
+                }
                 let hint = match table::lookup(n) {
                     Some(f) => format!("; {} is a function: call it, e.g. {}", f.name, f.signature()),
                     None => String::new(),

@@ -27,8 +27,8 @@ pub trait Element: Copy + PartialOrd + Default + Send + Sync + std::fmt::Debug +
     }
 }
 
-macro_rules! int_element {
-    ($($t:ty => $d:ident),*) => {$(
+macro_rules! element {
+    ($($t:ty => $d:ident, $is_nan:expr);*) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$d;
             fn to_f64(self) -> f64 {
@@ -43,34 +43,18 @@ macro_rules! int_element {
             fn from_i128(v: i128) -> Self {
                 v as $t
             }
-        }
-    )*};
-}
-int_element!(i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64, u8 => Uint8, u16 => Uint16, u32 => Uint32, u64 => Uint64);
-
-macro_rules! float_element {
-    ($($t:ty => $d:ident),*) => {$(
-        impl Element for $t {
-            const DTYPE: DType = DType::$d;
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            fn to_i128(self) -> i128 {
-                self as i128
-            }
-            fn from_f64(v: f64) -> Self {
-                v as $t
-            }
-            fn from_i128(v: i128) -> Self {
-                v as $t
-            }
+            #[allow(clippy::redundant_closure_call)]
             fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
+                ($is_nan)(self)
             }
         }
     )*};
 }
-float_element!(f32 => Float32, f64 => Float64);
+element!(
+    i8 => Int8, |_| false; i16 => Int16, |_| false; i32 => Int32, |_| false; i64 => Int64, |_| false;
+    u8 => Uint8, |_| false; u16 => Uint16, |_| false; u32 => Uint32, |_| false; u64 => Uint64, |_| false;
+    f32 => Float32, f32::is_nan; f64 => Float64, f64::is_nan
+);
 
 impl Element for bool {
     const DTYPE: DType = DType::Bool;

@@ -81,6 +81,51 @@ macro_rules! binary_class {
     ($mode:ident, bool, $l:expr, $r:expr, $shape:expr, $f:expr) => { binary_class!(@arms $mode, $l, $r, $shape, $f, Bool) };
 }
 
+/// The metadata methods both kernel enums have, from their declarations.
+macro_rules! op_metadata {
+    ($op:ident, $rule_type:ident, $( $(#[doc = $doc:literal])+ $v:ident $name:ident [$($alias:literal),*] $(op $sym:literal)? rule $rule:ident temps $temps:literal { $($class:ident => $f:expr),+ $(,)? } ;)*) => {
+        impl $op {
+            /// Every function of this arity, in table order.
+            pub const ALL: &'static [$op] = &[$($op::$v),*];
+
+            /// The Array API name.
+            pub fn name(self) -> &'static str {
+                match self { $($op::$v => stringify!($name),)* }
+            }
+
+            /// Other names accepted (numpy's).
+            pub fn aliases(self) -> &'static [&'static str] {
+                match self { $($op::$v => &[$($alias),*],)* }
+            }
+
+            /// The operator spelling this function, if any.
+            pub fn operator(self) -> Option<&'static str> {
+                match self { $($op::$v => None$(.or(Some($sym)))?,)* }
+            }
+
+            /// The dtype rule.
+            pub fn rule(self) -> $rule_type {
+                match self { $($op::$v => $rule_type::$rule,)* }
+            }
+
+            /// Extra result-sized buffers one chunk needs (the memory model's cost).
+            pub fn temporaries(self) -> u64 {
+                match self { $($op::$v => $temps,)* }
+            }
+
+            /// The one-line description.
+            pub fn doc(self) -> &'static str {
+                match self { $($op::$v => concat!($($doc),+).trim_ascii(),)* }
+            }
+
+            /// True when the kernel runs on elements of kind `k` (after the rule's cast).
+            pub fn has_kernel(self, k: Kind) -> bool {
+                match self { $($op::$v => false $(|| class_has!($class, k))+,)* }
+            }
+        }
+    };
+}
+
 macro_rules! define_unary_ops {
     ($( $(#[doc = $doc:literal])+ $v:ident $name:ident [$($alias:literal),*] $(op $sym:literal)? rule $rule:ident temps $temps:literal { $($class:ident => $f:expr),+ $(,)? } ;)*) => {
         /// Elementwise one-argument functions (see [`crate::table::elementwise`]).
@@ -89,45 +134,9 @@ macro_rules! define_unary_ops {
             $( $(#[doc = $doc])+ $v, )*
         }
 
+        op_metadata!(UnaryOp, UnaryRule, $( $(#[doc = $doc])+ $v $name [$($alias),*] $(op $sym)? rule $rule temps $temps { $($class => $f),+ } ;)*);
+
         impl UnaryOp {
-            /// Every unary function, in table order.
-            pub const ALL: &'static [UnaryOp] = &[$(UnaryOp::$v),*];
-
-            /// The Array API name.
-            pub fn name(self) -> &'static str {
-                match self { $(UnaryOp::$v => stringify!($name),)* }
-            }
-
-            /// Other names accepted (numpy's).
-            pub fn aliases(self) -> &'static [&'static str] {
-                match self { $(UnaryOp::$v => &[$($alias),*],)* }
-            }
-
-            /// The prefix operator spelling this function, if any.
-            pub fn operator(self) -> Option<&'static str> {
-                match self { $(UnaryOp::$v => None$(.or(Some($sym)))?,)* }
-            }
-
-            /// The dtype rule.
-            pub fn rule(self) -> UnaryRule {
-                match self { $(UnaryOp::$v => UnaryRule::$rule,)* }
-            }
-
-            /// Extra result-sized buffers one chunk needs (the memory model's cost).
-            pub fn temporaries(self) -> u64 {
-                match self { $(UnaryOp::$v => $temps,)* }
-            }
-
-            /// The one-line description.
-            pub fn doc(self) -> &'static str {
-                match self { $(UnaryOp::$v => concat!($($doc),+).trim_ascii(),)* }
-            }
-
-            /// True when the kernel runs on elements of kind `k` (after the rule's cast).
-            pub fn has_kernel(self, k: Kind) -> bool {
-                match self { $(UnaryOp::$v => false $(|| class_has!($class, k))+,)* }
-            }
-
             /// Applies the function to a chunk already of the type the rule gives.
             pub fn apply(self, data: ChunkData) -> Result<ChunkData, KernelError> {
                 match self {
@@ -156,45 +165,9 @@ macro_rules! define_binary_ops {
             $( $(#[doc = $doc])+ $v, )*
         }
 
+        op_metadata!(BinaryOp, BinaryRule, $( $(#[doc = $doc])+ $v $name [$($alias),*] $(op $sym)? rule $rule temps $temps { $($class => $f),+ } ;)*);
+
         impl BinaryOp {
-            /// Every binary function, in table order.
-            pub const ALL: &'static [BinaryOp] = &[$(BinaryOp::$v),*];
-
-            /// The Array API name.
-            pub fn name(self) -> &'static str {
-                match self { $(BinaryOp::$v => stringify!($name),)* }
-            }
-
-            /// Other names accepted (numpy's).
-            pub fn aliases(self) -> &'static [&'static str] {
-                match self { $(BinaryOp::$v => &[$($alias),*],)* }
-            }
-
-            /// The infix operator spelling this function, if any.
-            pub fn operator(self) -> Option<&'static str> {
-                match self { $(BinaryOp::$v => None$(.or(Some($sym)))?,)* }
-            }
-
-            /// The dtype rule.
-            pub fn rule(self) -> BinaryRule {
-                match self { $(BinaryOp::$v => BinaryRule::$rule,)* }
-            }
-
-            /// Extra result-sized buffers one chunk needs (the memory model's cost).
-            pub fn temporaries(self) -> u64 {
-                match self { $(BinaryOp::$v => $temps,)* }
-            }
-
-            /// The one-line description.
-            pub fn doc(self) -> &'static str {
-                match self { $(BinaryOp::$v => concat!($($doc),+).trim_ascii(),)* }
-            }
-
-            /// True when the kernel runs on elements of kind `k` (after the rule's cast).
-            pub fn has_kernel(self, k: Kind) -> bool {
-                match self { $(BinaryOp::$v => false $(|| class_has!($class, k))+,)* }
-            }
-
             fn apply_typed(self, l: ChunkData, r: ChunkData, shape: &[usize]) -> Result<ChunkData, KernelError> {
                 match self {
                     $(BinaryOp::$v => {
