@@ -139,6 +139,7 @@ impl Evaluator<'_> {
                 self.binary(*op, l, r, lhs.span, rhs.span, e.span)
             }
             ExprKind::Call { func, func_span, args, kwargs } => self.call(func, *func_span, args, kwargs, e.span),
+            ExprKind::Subscript { .. } | ExprKind::Attribute { .. } | ExprKind::Method { .. } => Err(err("indexing / attributes / methods are not supported yet", e.span)),
         }
     }
 

@@ -14,17 +14,35 @@
 //! | 7     | `*` `/` `//` `%` `@`                | left              |
 //! | 8     | unary `-` `+` `~`                   | prefix            |
 //! | 9     | `**`                                | right             |
-//! | 10    | calls `f(...)`, atoms               |                   |
+//! | 10    | `f(...)` `x[...]` `x.name` `x.m(...)` | postfix, left     |
+//! | 11    | atoms                               |                   |
 //!
 //! `**` binds tighter than a unary operator on its left and looser than one
 //! on its right, as in Python: `-a**2` is `-(a**2)` and `a**-b` is `a**(-b)`.
+//! Postfix operations bind tighter than both: `-x[0] ** 2` is `-((x[0]) ** 2)`.
 //! Chained comparisons (`a < b < c`) are refused rather than given Python's
 //! meaning; add parentheses.
 //!
+//! The postfix forms, as Python parses them:
+//!
+//! ```text
+//! postfix   := atom trailer*
+//! trailer   := '(' args ')'          -- only after a name (a call) or an attribute (a method call)
+//!            | '[' indices ']'
+//!            | '.' NAME
+//! indices   := index (',' index)* ','?  -- any ',' makes the index a tuple: x[0,] is not x[0]
+//! index     := '...' | expr | expr? ':' expr? (':' expr?)?
+//! ```
+//!
+//! so `x[0][1:]`, `f(x)[::2]`, `x[..., None, ::-1]`, `x.T[0].sum(axis=0)`.
+//! `x[]` and a slice with a fourth part (`x[1:2:3:4]`) are errors, as in
+//! Python; `...` is only accepted as a whole index element. Which attributes
+//! and methods exist is for the evaluator to decide.
+//!
 //! A program is zero or more `name = expr` bindings separated by `;` or
 //! newlines, followed by the result expression. Newlines inside parentheses
-//! are ignored, as in Python. The parser never panics: every problem is
-//! reported as a [`SyntaxError`] located by a [`Span`].
+//! and brackets are ignored, as in Python. The parser never panics: every
+//! problem is reported as a [`SyntaxError`] located by a [`Span`].
 
 use std::fmt;
 
@@ -174,6 +192,55 @@ pub enum ExprKind {
         args: Vec<Expr>,
         kwargs: Vec<Keyword>,
     },
+    /// `value[index]`; `tuple` is whether the index list had a comma
+    /// (`x[0,]` and `x[0, 1]` index with a tuple, `x[0]` does not).
+    Subscript {
+        value: Box<Expr>,
+        index: Vec<Index>,
+        tuple: bool,
+    },
+    /// `value.name`
+    Attribute {
+        value: Box<Expr>,
+        name: String,
+        name_span: Span,
+    },
+    /// `receiver.name(args, kwargs)`
+    Method {
+        receiver: Box<Expr>,
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+        kwargs: Vec<Keyword>,
+    },
+}
+
+/// One element of the index list of a subscript `x[...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Index {
+    /// An expression, e.g. `0`, `i + 1` or `None` (a new axis).
+    Expr(Expr),
+    /// `start:stop:step`, each part optional (`:`, `1:`, `::-1`).
+    Slice {
+        start: Option<Box<Expr>>,
+        stop: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
+        /// From the first part or `:` to the last part or `:`.
+        span: Span,
+    },
+    /// `...`
+    Ellipsis(Span),
+}
+
+impl Index {
+    /// Where the element is in the source.
+    #[must_use]
+    pub fn span(&self) -> Span {
+        match self {
+            Index::Expr(e) => e.span,
+            Index::Slice { span, .. } | Index::Ellipsis(span) => *span,
+        }
+    }
 }
 
 /// An expression with its location (parentheses included when it was parenthesised).
@@ -278,8 +345,10 @@ pub fn parse(source: &str) -> Result<Program, SyntaxError> {
     .parse_program()
 }
 
-/// Maximum nesting of parentheses, calls and unary/power operators, where each
-/// operator of a binary chain like `a + 1 + 1` also counts as one level.
+/// Maximum nesting of parentheses, calls, subscripts and unary/power
+/// operators, where each operator of a binary chain like `a + 1 + 1` and each
+/// postfix operation after the first of a chain like `x[0].T[1:]` also counts
+/// as one level.
 const MAX_DEPTH: usize = 100;
 
 /// Largest char boundary of `s` that is `<= offset` (clamped to `s.len()`).
@@ -304,6 +373,9 @@ fn line_col(source: &str, offset: usize) -> (usize, usize, usize) {
     )
 }
 
+/// What an element of an index list may be, for "expected ..." errors.
+const INDEX: &str = "an index (an expression, a slice such as 1:2, or '...')";
+
 fn is_reserved(name: &str) -> bool {
     matches!(name, "True" | "False" | "None")
 }
@@ -316,6 +388,11 @@ enum Tok {
     Name(String),
     LParen,
     RParen,
+    LBracket,
+    RBracket,
+    Colon,
+    Dot,
+    Ellipsis,
     Comma,
     Assign,
     Semi,
@@ -353,7 +430,7 @@ struct Token {
 fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
     let b = source.as_bytes();
     let mut tokens = Vec::new();
-    let mut depth = 0usize; // parenthesis depth: newlines inside parentheses are ignored
+    let mut depth = 0usize; // bracket depth: newlines inside parentheses and brackets are ignored
     let mut i = 0;
     while i < b.len() {
         let start = i;
@@ -375,7 +452,9 @@ fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
             }
             b'\n' => (Tok::Newline, i + 1),
             b'0'..=b'9' => lex_number(source, i)?,
+            b'.' if next == Some(b'.') && b.get(i + 2) == Some(&b'.') => (Tok::Ellipsis, i + 3),
             b'.' if next.is_some_and(|c| c.is_ascii_digit()) => lex_number(source, i)?,
+            b'.' => (Tok::Dot, i + 1),
             b'\'' | b'"' => lex_string(source, i)?,
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let mut j = i + 1;
@@ -400,6 +479,15 @@ fn lex(source: &str) -> Result<Vec<Token>, SyntaxError> {
                 depth = depth.saturating_sub(1);
                 (Tok::RParen, i + 1)
             }
+            b'[' => {
+                depth += 1;
+                (Tok::LBracket, i + 1)
+            }
+            b']' => {
+                depth = depth.saturating_sub(1);
+                (Tok::RBracket, i + 1)
+            }
+            b':' => (Tok::Colon, i + 1),
             b',' => (Tok::Comma, i + 1),
             b'=' => (Tok::Assign, i + 1),
             b';' => (Tok::Semi, i + 1),
@@ -648,8 +736,8 @@ impl Parser<'_> {
         )
     }
 
-    /// Error for a missing `)` closing `what`, whose `(` is at `open`.
-    fn unclosed(&self, what: &str, open: Span) -> SyntaxError {
+    /// Error for a missing `close` (`)` or `]`) closing `what`, opened at `open`.
+    fn unclosed(&self, what: &str, open: Span, close: char) -> SyntaxError {
         let (line, col, _) = line_col(self.source, open.start);
         let at = if line == 1 {
             format!("column {col}")
@@ -657,9 +745,9 @@ impl Parser<'_> {
             format!("line {line}, column {col}")
         };
         let close = if self.at_statement_end() {
-            "')'"
+            format!("'{close}'")
         } else {
-            "',' or ')'"
+            format!("',' or '{close}'")
         };
         self.expected(&format!("{close} to close {what} opened at {at}"))
     }
@@ -840,18 +928,165 @@ impl Parser<'_> {
         Ok(binary(BinaryOp::Pow, base, exponent))
     }
 
-    /// `postfix := NAME '(' args ')' | atom`
+    /// `postfix := atom trailer*`, see the module docs. The first postfix
+    /// operation sits at the level of the expression, like a call; each further
+    /// one is a level deeper (the tree is as deep as the chain is long), counted
+    /// like the operators of a binary chain.
     fn parse_postfix(&mut self) -> PResult<Expr> {
-        let atom = self.parse_atom()?;
-        let expr = match (&atom.kind, &self.peek().tok) {
-            (ExprKind::Name(name), Tok::LParen) => self.parse_call(name.clone(), atom.span)?,
-            _ => atom,
-        };
-        if self.peek().tok == Tok::LParen {
-            let message = "only a function name can be called, found '(' after an expression";
-            return Err(SyntaxError::new(message, self.peek().span));
+        let outer = self.depth;
+        let result = self.parse_postfix_chain();
+        self.depth = outer;
+        result
+    }
+
+    fn parse_postfix_chain(&mut self) -> PResult<Expr> {
+        let mut expr = self.parse_atom()?;
+        let mut first = true;
+        loop {
+            let token = self.peek().clone();
+            match token.tok {
+                // A call of a name, or of an attribute (a method call): this
+                // replaces the node before rather than adding a level.
+                Tok::LParen => {
+                    expr = match expr.kind {
+                        ExprKind::Name(func) => self.parse_call(func, expr.span)?,
+                        ExprKind::Attribute { value, name, name_span } => {
+                            self.parse_method(*value, name, name_span, expr.span)?
+                        }
+                        _ => {
+                            let message = "only a function name or a method can be called, found '(' after an expression";
+                            return Err(SyntaxError::new(message, token.span));
+                        }
+                    };
+                }
+                Tok::LBracket | Tok::Dot => {
+                    if !first {
+                        self.enter()?;
+                    }
+                    expr = if token.tok == Tok::Dot {
+                        self.parse_attribute(expr)?
+                    } else {
+                        self.parse_subscript(expr)?
+                    };
+                }
+                // `x.1` is lexed as `x` and the number `.1`.
+                Tok::Float(_)
+                    if self.source[token.span.start..].starts_with('.')
+                        && token.span.start == expr.span.end =>
+                {
+                    let digits = Span::new(token.span.start + 1, token.span.end);
+                    let message = format!(
+                        "expected an attribute name after '.', found number {}",
+                        &self.source[digits.start..digits.end]
+                    );
+                    return Err(SyntaxError::new(message, digits));
+                }
+                _ => return Ok(expr),
+            }
+            first = false;
         }
-        Ok(expr)
+    }
+
+    /// `value '.' NAME`; the current token is the `.`.
+    fn parse_attribute(&mut self, value: Expr) -> PResult<Expr> {
+        self.bump();
+        let token = self.peek().clone();
+        let name = match token.tok {
+            Tok::Name(name) if !is_reserved(&name) => name,
+            _ => return Err(self.expected("an attribute name after '.'")),
+        };
+        self.bump();
+        Ok(Expr {
+            span: value.span.to(token.span),
+            kind: ExprKind::Attribute {
+                value: Box::new(value),
+                name,
+                name_span: token.span,
+            },
+        })
+    }
+
+    /// `value '[' indices ']'`; the current token is the `[`.
+    fn parse_subscript(&mut self, value: Expr) -> PResult<Expr> {
+        const WHAT: &str = "the subscript";
+        let open = self.bump().span;
+        if self.peek().tok == Tok::RBracket {
+            return Err(self.expected(INDEX));
+        }
+        let mut index = Vec::new();
+        let mut tuple = false;
+        loop {
+            if let Some(close) = self.eat(&Tok::RBracket) {
+                return Ok(Expr {
+                    span: value.span.to(close),
+                    kind: ExprKind::Subscript {
+                        value: Box::new(value),
+                        index,
+                        tuple,
+                    },
+                });
+            }
+            if self.at_statement_end() {
+                return Err(self.unclosed(WHAT, open, ']'));
+            }
+            index.push(self.parse_index()?);
+            if self.eat(&Tok::Comma).is_some() {
+                tuple = true;
+            } else if self.peek().tok != Tok::RBracket {
+                return Err(self.unclosed(WHAT, open, ']'));
+            }
+        }
+    }
+
+    /// One element of an index list: `...`, an expression or a slice.
+    fn parse_index(&mut self) -> PResult<Index> {
+        if let Some(span) = self.eat(&Tok::Ellipsis) {
+            return Ok(Index::Ellipsis(span));
+        }
+        if self.peek().tok == Tok::Comma {
+            return Err(self.expected(INDEX));
+        }
+        let mut start = None;
+        if self.peek().tok != Tok::Colon {
+            let e = self.parse_expr()?;
+            if self.peek().tok != Tok::Colon {
+                return Ok(Index::Expr(e));
+            }
+            start = Some(Box::new(e));
+        }
+        let first_colon = self.bump().span;
+        let mut span = start.as_ref().map_or(first_colon, |e| e.span.to(first_colon));
+        let stop = self.parse_slice_part()?;
+        if let Some(stop) = &stop {
+            span = span.to(stop.span);
+        }
+        let mut step = None;
+        if let Some(second_colon) = self.eat(&Tok::Colon) {
+            span = span.to(second_colon);
+            step = self.parse_slice_part()?;
+            if let Some(step) = &step {
+                span = span.to(step.span);
+            }
+            if self.peek().tok == Tok::Colon {
+                let message = "a slice has at most three parts, start:stop:step; found a third ':'";
+                return Err(SyntaxError::new(message, self.peek().span));
+            }
+        }
+        Ok(Index::Slice {
+            start,
+            stop,
+            step,
+            span,
+        })
+    }
+
+    /// A part of a slice: an expression, or nothing before `:`, `,`, `]` or the
+    /// end of the statement (where the subscript then reports the missing `]`).
+    fn parse_slice_part(&mut self) -> PResult<Option<Box<Expr>>> {
+        if matches!(self.peek().tok, Tok::Colon | Tok::Comma | Tok::RBracket) || self.at_statement_end() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(self.parse_expr()?)))
     }
 
     fn parse_atom(&mut self) -> PResult<Expr> {
@@ -867,6 +1102,10 @@ impl Parser<'_> {
                 _ => ExprKind::Name(name),
             },
             Tok::LParen => return self.parse_parenthesized(),
+            Tok::Ellipsis => {
+                let message = "'...' is only allowed as an element of an index, e.g. x[..., 0]";
+                return Err(SyntaxError::new(message, token.span));
+            }
             _ => return Err(self.expected("an expression")),
         };
         self.bump();
@@ -895,37 +1134,58 @@ impl Parser<'_> {
                 });
             }
             if self.at_statement_end() {
-                return Err(self.unclosed("the parenthesis", open));
+                return Err(self.unclosed("the parenthesis", open, ')'));
             }
             items.push(self.parse_expr()?);
             trailing_comma = self.eat(&Tok::Comma).is_some();
             if !trailing_comma && self.peek().tok != Tok::RParen {
-                return Err(self.unclosed("the parenthesis", open));
+                return Err(self.unclosed("the parenthesis", open, ')'));
             }
         }
     }
 
-    /// Arguments of a call to `func`; the current token is its `(`.
+    /// A call of the function `func`; the current token is its `(`.
     fn parse_call(&mut self, func: String, func_span: Span) -> PResult<Expr> {
+        let (args, kwargs, close) = self.parse_args(&format!("the call to '{func}'"))?;
+        Ok(Expr {
+            kind: ExprKind::Call {
+                func,
+                func_span,
+                args,
+                kwargs,
+            },
+            span: func_span.to(close),
+        })
+    }
+
+    /// A call of the method `name` of `receiver`, written from `start` (the
+    /// attribute `receiver.name`, maybe parenthesised); the current token is its `(`.
+    fn parse_method(&mut self, receiver: Expr, name: String, name_span: Span, start: Span) -> PResult<Expr> {
+        let (args, kwargs, close) = self.parse_args(&format!("the call to method '{name}'"))?;
+        Ok(Expr {
+            span: start.to(close),
+            kind: ExprKind::Method {
+                receiver: Box::new(receiver),
+                name,
+                name_span,
+                args,
+                kwargs,
+            },
+        })
+    }
+
+    /// Arguments `(args, kw=value)` of `what`; the current token is the `(`.
+    /// Returns them with the span of the closing `)`.
+    fn parse_args(&mut self, what: &str) -> PResult<(Vec<Expr>, Vec<Keyword>, Span)> {
         let open = self.bump().span;
-        let what = format!("the call to '{func}'");
         let mut args = Vec::new();
         let mut kwargs: Vec<Keyword> = Vec::new();
         loop {
             if let Some(close) = self.eat(&Tok::RParen) {
-                let span = func_span.to(close);
-                return Ok(Expr {
-                    kind: ExprKind::Call {
-                        func,
-                        func_span,
-                        args,
-                        kwargs,
-                    },
-                    span,
-                });
+                return Ok((args, kwargs, close));
             }
             if self.at_statement_end() {
-                return Err(self.unclosed(&what, open));
+                return Err(self.unclosed(what, open, ')'));
             }
             if let (Tok::Name(name), Tok::Assign) = (&self.peek().tok, self.peek_tok_at(1)) {
                 let name = name.clone();
@@ -954,7 +1214,7 @@ impl Parser<'_> {
                 args.push(value);
             }
             if self.eat(&Tok::Comma).is_none() && self.peek().tok != Tok::RParen {
-                return Err(self.unclosed(&what, open));
+                return Err(self.unclosed(what, open, ')'));
             }
         }
     }
@@ -993,6 +1253,48 @@ mod tests {
                 );
                 format!("(call {})", parts.join(" "))
             }
+            ExprKind::Subscript {
+                value,
+                index,
+                tuple,
+            } => {
+                let items = index.iter().map(sexp_index).collect::<Vec<_>>().join(" ");
+                if *tuple {
+                    format!("(sub {} [{items}])", sexp(value))
+                } else {
+                    format!("(sub {} {items})", sexp(value))
+                }
+            }
+            ExprKind::Attribute { value, name, .. } => format!("(attr {} {name})", sexp(value)),
+            ExprKind::Method {
+                receiver,
+                name,
+                args,
+                kwargs,
+                ..
+            } => {
+                let mut parts = vec![sexp(receiver), name.clone()];
+                parts.extend(args.iter().map(sexp));
+                parts.extend(
+                    kwargs
+                        .iter()
+                        .map(|k| format!("{}={}", k.name, sexp(&k.value))),
+                );
+                format!("(method {})", parts.join(" "))
+            }
+        }
+    }
+
+    /// `(sub x 0)` for `x[0]`, `(sub x [0 1])` for a tuple index, `(slice 1 _ _)`
+    /// for `1:` and `...` for an ellipsis.
+    fn sexp_index(i: &Index) -> String {
+        let part = |p: &Option<Box<Expr>>| p.as_deref().map_or("_".to_string(), sexp);
+        match i {
+            Index::Expr(e) => sexp(e),
+            Index::Slice {
+                start, stop, step, ..
+            } => format!("(slice {} {} {})", part(start), part(stop), part(step)),
+            Index::Ellipsis(_) => "...".into(),
         }
     }
 
@@ -1464,7 +1766,7 @@ mod tests {
         );
         assert_eq!(
             err("f(a)(b)"),
-            "only a function name can be called, found '(' after an expression"
+            "only a function name or a method can be called, found '(' after an expression"
         );
         assert!(err(&"(".repeat(5000)).starts_with("expression is nested too deeply"));
         assert!(err(&"-".repeat(5000)).starts_with("expression is nested too deeply"));
@@ -1532,6 +1834,331 @@ mod tests {
     }
 
     #[test]
+    fn subscripts() {
+        assert_eq!(p("x[0]"), "(sub x 0)");
+        assert_eq!(p("x[i + 1]"), "(sub x (Add i 1))");
+        assert_eq!(p("x[a < b]"), "(sub x (Lt a b))");
+        assert_eq!(p("x[None]"), "(sub x None)");
+        // A comma, trailing or not, makes the index a tuple, as in Python.
+        assert_eq!(p("x[0,]"), "(sub x [0])");
+        assert_eq!(p("x[0, 1]"), "(sub x [0 1])");
+        assert_eq!(p("x[0, 1,]"), "(sub x [0 1])");
+        // A parenthesised tuple is one element (Python makes no difference; the evaluator may).
+        assert_eq!(p("x[(0, 1)]"), "(sub x (tuple 0 1))");
+        assert_eq!(p("x[()]"), "(sub x (tuple))");
+        // Slices: every part optional.
+        assert_eq!(p("x[:]"), "(sub x (slice _ _ _))");
+        assert_eq!(p("x[::]"), "(sub x (slice _ _ _))");
+        assert_eq!(p("x[::2]"), "(sub x (slice _ _ 2))");
+        assert_eq!(p("x[1:]"), "(sub x (slice 1 _ _))");
+        assert_eq!(p("x[:-1]"), "(sub x (slice _ (Neg 1) _))");
+        assert_eq!(p("x[::-1]"), "(sub x (slice _ _ (Neg 1)))");
+        assert_eq!(p("x[a:b:c]"), "(sub x (slice a b c))");
+        assert_eq!(p("x[1::3]"), "(sub x (slice 1 _ 3))");
+        assert_eq!(p("x[:2:]"), "(sub x (slice _ 2 _))");
+        assert_eq!(p("x[1:2:]"), "(sub x (slice 1 2 _))");
+        assert_eq!(p("a[1:-1]"), "(sub a (slice 1 (Neg 1) _))");
+        assert_eq!(
+            p("x[i + 1 : n * 2 : -(k)]"),
+            "(sub x (slice (Add i 1) (Mul n 2) (Neg k)))"
+        );
+        assert_eq!(
+            p("x[f(a):g(b, k=1):y[0]]"),
+            "(sub x (slice (call f a) (call g b k=1) (sub y 0)))"
+        );
+        assert_eq!(p("x[None:]"), "(sub x (slice None _ _))");
+        // Ellipsis and mixed index lists.
+        assert_eq!(p("x[...]"), "(sub x ...)");
+        assert_eq!(p("x[...,]"), "(sub x [...])");
+        assert_eq!(p("x[..., 0]"), "(sub x [... 0])");
+        assert_eq!(p("x[...,0]"), "(sub x [... 0])");
+        assert_eq!(
+            p("x[:, None, ..., 1:, 2,]"),
+            "(sub x [(slice _ _ _) None ... (slice 1 _ _) 2])"
+        );
+        assert_eq!(p("x[::2, ::-1]"), "(sub x [(slice _ _ 2) (slice _ _ (Neg 1))])");
+        // Chains and other values.
+        assert_eq!(p("x[0][1:]"), "(sub (sub x 0) (slice 1 _ _))");
+        assert_eq!(p("x[0][1][2]"), "(sub (sub (sub x 0) 1) 2)");
+        assert_eq!(p("f(x)[::2]"), "(sub (call f x) (slice _ _ 2))");
+        assert_eq!(p("(a + b)[0]"), "(sub (Add a b) 0)");
+        assert_eq!(p("x[y[0]]"), "(sub x (sub y 0))");
+        assert_eq!(p("x[y[z[0]:]]"), "(sub x (sub y (slice (sub z 0) _ _)))");
+        assert_eq!(p("(1, 2)[0]"), "(sub (tuple 1 2) 0)");
+        assert_eq!(p("'abc'[1:]"), "(sub \"abc\" (slice 1 _ _))");
+        assert_eq!(p("x [0]"), "(sub x 0)");
+        // Newlines inside brackets are ignored, as in Python.
+        assert_eq!(p("x[\n1,\n  2:\n3\n]"), "(sub x [1 (slice 2 3 _)])");
+        assert_eq!(p("y = x[0]\ny[1:]"), "y = (sub x 0); (sub y (slice 1 _ _))");
+        assert_eq!(p("f(x[0], k=x[1:])"), "(call f (sub x 0) k=(sub x (slice 1 _ _)))");
+        assert_eq!(p("x[0], x[1]"), "(tuple (sub x 0) (sub x 1))");
+        // The tuple flag itself.
+        let tuple_of = |src: &str| match parse(src).unwrap().result.kind {
+            ExprKind::Subscript { index, tuple, .. } => (index.len(), tuple),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(tuple_of("x[0]"), (1, false));
+        assert_eq!(tuple_of("x[0,]"), (1, true));
+        assert_eq!(tuple_of("x[:]"), (1, false));
+        assert_eq!(tuple_of("x[:,]"), (1, true));
+        assert_eq!(tuple_of("x[...]"), (1, false));
+        assert_eq!(tuple_of("x[0, 1]"), (2, true));
+        assert_eq!(tuple_of("x[(0, 1)]"), (1, false));
+    }
+
+    #[test]
+    fn attributes_and_methods() {
+        assert_eq!(p("x.T"), "(attr x T)");
+        assert_eq!(p("x.mT"), "(attr x mT)");
+        assert_eq!(p("x.shape"), "(attr x shape)");
+        assert_eq!(p("x.a.b.c"), "(attr (attr (attr x a) b) c)");
+        assert_eq!(p("x . T"), "(attr x T)");
+        assert_eq!(p("(x\n.T)"), "(attr x T)");
+        assert_eq!(p("x.e5"), "(attr x e5)");
+        assert_eq!(p("x._a1"), "(attr x _a1)");
+        assert_eq!(p("x.astype(float32)"), "(method x astype float32)");
+        assert_eq!(p("x.sum(axis=0)"), "(method x sum axis=0)");
+        assert_eq!(p("x.f()"), "(method x f)");
+        assert_eq!(p("x.f(1, (2, 3), k=a.T,)"), "(method x f 1 (tuple 2 3) k=(attr a T))");
+        assert_eq!(
+            p("x.T[0].sum(axis=0)"),
+            "(method (sub (attr x T) 0) sum axis=0)"
+        );
+        assert_eq!(p("x.sum().T"), "(attr (method x sum) T)");
+        assert_eq!(p("x.sum(1).max(0)"), "(method (method x sum 1) max 0)");
+        assert_eq!(p("x.reshape((2, 3))[0]"), "(sub (method x reshape (tuple 2 3)) 0)");
+        assert_eq!(p("f(x).T"), "(attr (call f x) T)");
+        assert_eq!(p("(a + b).T"), "(attr (Add a b) T)");
+        assert_eq!(p("x[0].T"), "(attr (sub x 0) T)");
+        assert_eq!(p("'a'.upper()"), "(method \"a\" upper)");
+        assert_eq!(p("1..real"), "(attr 1.0 real)");
+        assert_eq!(p("1.5.real"), "(attr 1.5 real)");
+        assert_eq!(p("1e3.real"), "(attr 1000.0 real)");
+        assert_eq!(p("mean(x.T, axis=x.ndim - 1)"), "(call mean (attr x T) axis=(Sub (attr x ndim) 1))");
+        // A parenthesised name or attribute is still called, as in Python.
+        assert_eq!(p("(f)(x)"), "(call f x)");
+        assert_eq!(p("(x.sum)(1)"), "(method x sum 1)");
+        assert_eq!(p("y = x.T\ny.sum()"), "y = (attr x T); (method y sum)");
+    }
+
+    #[test]
+    fn postfix_binds_tighter_than_power_and_unary() {
+        assert_eq!(p("-x[0] ** 2"), "(Neg (Pow (sub x 0) 2))");
+        assert_eq!(p("x.T ** 2"), "(Pow (attr x T) 2)");
+        assert_eq!(p("2 ** x.T"), "(Pow 2 (attr x T))");
+        assert_eq!(p("2 ** -x[0]"), "(Pow 2 (Neg (sub x 0)))");
+        assert_eq!(p("x[0] ** y[1] ** 2"), "(Pow (sub x 0) (Pow (sub y 1) 2))");
+        assert_eq!(p("~x.T"), "(Invert (attr x T))");
+        assert_eq!(p("-x.sum()"), "(Neg (method x sum))");
+        assert_eq!(p("+x[::-1]"), "(Pos (sub x (slice _ _ (Neg 1))))");
+        assert_eq!(p("-x.T[0] ** -y.sum(axis=0)"), "(Neg (Pow (sub (attr x T) 0) (Neg (method y sum axis=0))))");
+        assert_eq!(p("(-x)[0]"), "(sub (Neg x) 0)");
+        assert_eq!(p("(x ** 2).T"), "(attr (Pow x 2) T)");
+        assert_eq!(p("a + b[0] * c.T"), "(Add a (Mul (sub b 0) (attr c T)))");
+        assert_eq!(p("a[0] < b.T"), "(Lt (sub a 0) (attr b T))");
+        assert_eq!(p("a @ b.T"), "(MatMul a (attr b T))");
+        assert_eq!(p("x[1:] - x[:-1]"), "(Sub (sub x (slice 1 _ _)) (sub x (slice _ (Neg 1) _)))");
+    }
+
+    #[test]
+    fn tokenizer_postfix_edge_cases() {
+        use Tok::{Colon, Comma, Dot, Ellipsis, Eof, Float, Int, LBracket, Minus, RBracket};
+        let toks = |src: &str| -> Vec<Tok> { lex(src).unwrap().into_iter().map(|t| t.tok).collect() };
+        let name = |n: &str| Tok::Name(n.into());
+        assert_eq!(toks("x.T"), [name("x"), Dot, name("T"), Eof]);
+        assert_eq!(toks("x . T"), [name("x"), Dot, name("T"), Eof]);
+        assert_eq!(toks("1.5"), [Float(1.5), Eof]);
+        assert_eq!(toks("1."), [Float(1.0), Eof]);
+        assert_eq!(toks(".5"), [Float(0.5), Eof]);
+        assert_eq!(toks("1e3"), [Float(1000.0), Eof]);
+        assert_eq!(toks("1.e3"), [Float(1000.0), Eof]);
+        assert_eq!(toks("..."), [Ellipsis, Eof]);
+        assert_eq!(toks("...."), [Ellipsis, Dot, Eof]);
+        assert_eq!(toks(".."), [Dot, Dot, Eof]);
+        assert_eq!(toks("x..T"), [name("x"), Dot, Dot, name("T"), Eof]);
+        assert_eq!(toks("x.1"), [name("x"), Float(0.1), Eof]);
+        assert_eq!(toks("1..real"), [Float(1.0), Dot, name("real"), Eof]);
+        assert_eq!(toks("1e3.real"), [Float(1000.0), Dot, name("real"), Eof]);
+        assert_eq!(toks("x[...,0]"), [name("x"), LBracket, Ellipsis, Comma, Int(0), RBracket, Eof]);
+        assert_eq!(toks("a[1:-1]"), [name("a"), LBracket, Int(1), Colon, Minus, Int(1), RBracket, Eof]);
+        assert_eq!(toks("x[::2]"), [name("x"), LBracket, Colon, Colon, Int(2), RBracket, Eof]);
+        // Newlines inside brackets are not tokens; outside they are.
+        assert_eq!(toks("x[1,\n2]\n"), [name("x"), LBracket, Int(1), Comma, Int(2), RBracket, Tok::Newline, Eof]);
+        let spans: Vec<Span> = lex("x.T[...]").unwrap().iter().map(|t| t.span).collect();
+        assert_eq!(spans[..6], [Span::new(0, 1), Span::new(1, 2), Span::new(2, 3), Span::new(3, 4), Span::new(4, 7), Span::new(7, 8)]);
+        // `1.T` is a malformed number, as in Python.
+        assert_eq!(err("1.T"), "invalid number literal '1.T'");
+    }
+
+    #[test]
+    fn postfix_errors_with_columns() {
+        let e = |m: &str, c: usize| (m.to_string(), c);
+        let index = "expected an index (an expression, a slice such as 1:2, or '...'), found";
+        assert_eq!(err_at("x["), e("expected ']' to close the subscript opened at column 2, found end of input", 3));
+        assert_eq!(err_at("x[1:"), e("expected ']' to close the subscript opened at column 2, found end of input", 5));
+        assert_eq!(err_at("x[0,"), e("expected ']' to close the subscript opened at column 2, found end of input", 5));
+        assert_eq!(err_at("y = x[0\nz"), e("expected ',' or ']' to close the subscript opened at column 6, found name 'z'", 1));
+        assert_eq!(err_at("x[1 2]"), e("expected ',' or ']' to close the subscript opened at column 2, found number 2", 5));
+        assert_eq!(err_at("x[1:2 3]"), e("expected ',' or ']' to close the subscript opened at column 2, found number 3", 7));
+        assert_eq!(err_at("x[1)"), e("expected ',' or ']' to close the subscript opened at column 2, found ')'", 4));
+        assert_eq!(err_at("x(1]"), e("expected ',' or ')' to close the call to 'x' opened at column 2, found ']'", 4));
+        assert_eq!(err_at("x[a=1]"), e("expected ',' or ']' to close the subscript opened at column 2, found '='", 4));
+        assert_eq!(err_at("x[1:2:3:4]"), e("a slice has at most three parts, start:stop:step; found a third ':'", 8));
+        assert_eq!(err_at("x[:::]"), e("a slice has at most three parts, start:stop:step; found a third ':'", 5));
+        assert_eq!(err_at("x[]"), e(&format!("{index} ']'"), 3));
+        assert_eq!(err_at("x[,]"), e(&format!("{index} ','"), 3));
+        assert_eq!(err_at("x[0,,]"), e(&format!("{index} ','"), 5));
+        assert_eq!(err_at("x[1+]"), e("expected an expression, found ']'", 5));
+        assert_eq!(err_at("x[1:+]"), e("expected an expression, found ']'", 6));
+        assert_eq!(err_at("x."), e("expected an attribute name after '.', found end of input", 3));
+        assert_eq!(err_at("x.1"), e("expected an attribute name after '.', found number 1", 3));
+        assert_eq!(err_at("x.5e3 + 1"), e("expected an attribute name after '.', found number 5e3", 3));
+        assert_eq!(err_at("x .5"), e("expected an operator or end of input, found number .5", 3));
+        assert_eq!(err_at("x..T"), e("expected an attribute name after '.', found '.'", 3));
+        assert_eq!(err_at("x.(1)"), e("expected an attribute name after '.', found '('", 3));
+        assert_eq!(err_at("x.True"), e("expected an attribute name after '.', found 'True'", 3));
+        assert_eq!(err_at("x.None"), e("expected an attribute name after '.', found 'None'", 3));
+        assert_eq!(err_at("x.'a'"), e("expected an attribute name after '.', found string 'a'", 3));
+        assert_eq!(err_at("x.[0]"), e("expected an attribute name after '.', found '['", 3));
+        assert_eq!(err_at("x.T.\n"), e("expected an attribute name after '.', found end of line", 5));
+        assert_eq!(err_at(".T"), e("expected an expression, found '.'", 1));
+        // `...` is only an index element.
+        let ellipsis = "'...' is only allowed as an element of an index, e.g. x[..., 0]";
+        assert_eq!(err_at("..."), e(ellipsis, 1));
+        assert_eq!(err_at("f(...)"), e(ellipsis, 3));
+        assert_eq!(err_at("x[1:...]"), e(ellipsis, 5));
+        assert_eq!(err_at("x[(...)]"), e(ellipsis, 4));
+        assert_eq!(err_at("x[... + 1]"), e("expected ',' or ']' to close the subscript opened at column 2, found '+'", 7));
+        assert_eq!(err_at("x[...:]"), e("expected ',' or ']' to close the subscript opened at column 2, found ':'", 6));
+        assert_eq!(err_at("x..."), e("expected an operator or end of input, found '...'", 2));
+        // Method calls reuse the argument rules of calls.
+        assert_eq!(err_at("x.sum("), e("expected ')' to close the call to method 'sum' opened at column 6, found end of input", 7));
+        assert_eq!(err_at("x.sum(a b)"), e("expected ',' or ')' to close the call to method 'sum' opened at column 6, found name 'b'", 9));
+        assert_eq!(err_at("x.sum(k=1, 2)"), e("positional argument follows keyword argument in the call to method 'sum'", 12));
+        assert_eq!(err_at("x.sum(k=1, k=2)"), e("keyword argument 'k' repeated in the call to method 'sum'", 12));
+        assert_eq!(err_at("x.sum(None=1)"), e("'None' cannot be used as a keyword argument name", 7));
+        // Only names and methods can be called.
+        let call = "only a function name or a method can be called, found '(' after an expression";
+        assert_eq!(err_at("(a+b)(1)"), e(call, 6));
+        assert_eq!(err_at("x[0](1)"), e(call, 5));
+        assert_eq!(err_at("f(x)(1)"), e(call, 5));
+        assert_eq!(err_at("x.sum()(1)"), e(call, 8));
+        assert_eq!(err_at("x.T[0](1)"), e(call, 7));
+        assert_eq!(err_at("1(2)"), e(call, 2));
+        assert_eq!(err_at("None()"), e(call, 5));
+        // Neither subscripts nor attributes are assignment targets.
+        assert_eq!(err_at("x[0] = 1\nx"), e("expected an operator or end of input, found '='", 6));
+        assert_eq!(err_at("x.T = 1\nx"), e("expected an operator or end of input, found '='", 5));
+        assert_eq!(err_at("a:b"), e("expected an operator or end of input, found ':'", 2));
+        assert_eq!(err_at("x]"), e("expected an operator or end of input, found ']'", 2));
+        let src = "y = x[1:2:3:4]";
+        assert_eq!(
+            parse(src).unwrap_err().render(src),
+            "error at line 1, column 12: a slice has at most three parts, start:stop:step; found a third ':'\n  y = x[1:2:3:4]\n             ^"
+        );
+        let src = "x.1";
+        assert_eq!(
+            parse(src).unwrap_err().render(src),
+            "error at line 1, column 3: expected an attribute name after '.', found number 1\n  x.1\n    ^"
+        );
+    }
+
+    #[test]
+    fn spans_of_postfix_forms() {
+        let src = "x.T[1:2, ...].sum(axis=0)";
+        let prog = parse(src).unwrap();
+        assert_eq!(prog.result.span, Span::new(0, 25));
+        let ExprKind::Method { receiver, name_span, kwargs, .. } = &prog.result.kind else { panic!() };
+        assert_eq!((*name_span, kwargs[0].name_span, kwargs[0].value.span), (Span::new(14, 17), Span::new(18, 22), Span::new(23, 24)));
+        assert_eq!(receiver.span, Span::new(0, 13));
+        let ExprKind::Subscript { value, index, tuple } = &receiver.kind else { panic!() };
+        assert!(*tuple);
+        assert_eq!(value.span, Span::new(0, 3));
+        assert_eq!((index[0].span(), index[1].span()), (Span::new(4, 7), Span::new(9, 12)));
+        assert!(matches!(index[1], Index::Ellipsis(_)));
+        let Index::Slice { start: Some(start), stop: Some(stop), step: None, .. } = &index[0] else { panic!() };
+        assert_eq!((start.span, stop.span), (Span::new(4, 5), Span::new(6, 7)));
+        let ExprKind::Attribute { value: x, name_span, name } = &value.kind else { panic!() };
+        assert_eq!((x.span, *name_span, name.as_str()), (Span::new(0, 1), Span::new(2, 3), "T"));
+        // Slice spans run from the first part or ':' to the last part or ':'.
+        let slice_span = |src: &str| match parse(src).unwrap().result.kind {
+            ExprKind::Subscript { index, .. } => index[0].span(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(slice_span("x[:]"), Span::new(2, 3));
+        assert_eq!(slice_span("x[ : ]"), Span::new(3, 4));
+        assert_eq!(slice_span("x[::]"), Span::new(2, 4));
+        assert_eq!(slice_span("x[1:]"), Span::new(2, 4));
+        assert_eq!(slice_span("x[:-1]"), Span::new(2, 5));
+        assert_eq!(slice_span("x[a:b:c]"), Span::new(2, 7));
+        assert_eq!(slice_span("x[(a) : (b) : ]"), Span::new(2, 13));
+        assert_eq!(slice_span("x[ 0 ]"), Span::new(3, 4));
+        // Parenthesised values and methods keep their parentheses.
+        assert_eq!(parse("(x)[0]").unwrap().result.span, Span::new(0, 6));
+        assert_eq!(parse("(x.sum)(1)").unwrap().result.span, Span::new(0, 10));
+        assert_eq!(parse("((x).T)").unwrap().result.span, Span::new(0, 7));
+        let prog = parse("a + -x[0] ** 2").unwrap();
+        let ExprKind::Binary { rhs, .. } = &prog.result.kind else { panic!() };
+        assert_eq!(rhs.span, Span::new(4, 14));
+    }
+
+    #[test]
+    fn postfix_chains_count_towards_the_depth_limit() {
+        let chain = |n: usize, t: &str| format!("x{}", t.repeat(n));
+        let too_deep = |src: &str| err(src).starts_with("expression is nested too deeply");
+        for t in ["[0]", "[:]", "[::-1, ...]", ".T", ".sum()", ".f(a, k=1)", "[0].T"] {
+            assert!(parse(&chain(MAX_DEPTH / 2 - 1, t)).is_ok(), "{t}");
+            let src = chain(100_000, t);
+            let e = parse(&src).unwrap_err();
+            assert!(e.message.starts_with("expression is nested too deeply"), "{t}: {}", e.message);
+            // Located where the limit is passed, not at the end of the chain.
+            assert!(e.span.start <= chain(MAX_DEPTH + 1, t).len(), "{t}: {:?}", e.span);
+        }
+        // Exactly at the limit: the first postfix operation sits at the level of the
+        // expression (like a call), each further one is a level deeper, and an index
+        // or the arguments are one more.
+        assert!(parse(&chain(MAX_DEPTH, ".T")).is_ok());
+        assert!(too_deep(&chain(MAX_DEPTH + 1, ".T")));
+        assert!(parse(&chain(MAX_DEPTH, ".sum()")).is_ok());
+        assert!(too_deep(&chain(MAX_DEPTH + 1, ".sum()")));
+        assert!(parse(&chain(MAX_DEPTH - 1, "[0]")).is_ok());
+        assert!(too_deep(&chain(MAX_DEPTH, "[0]")));
+        assert!(parse(&chain(MAX_DEPTH - 1, ".f(a)")).is_ok());
+        assert!(too_deep(&chain(MAX_DEPTH, ".f(a)")));
+        assert!(parse(&format!("f(a){}", "[0]".repeat(MAX_DEPTH - 2))).is_ok());
+        assert!(too_deep(&format!("f(a){}", "[0]".repeat(MAX_DEPTH - 1))));
+        // Nested subscripts and methods nest like calls.
+        let n = MAX_DEPTH - 1;
+        for (open, close) in [("x[", "]"), ("x.f(", ")"), ("x[:", "]"), ("f(", ")")] {
+            let nest = |n: usize| format!("{}a{}", open.repeat(n), close.repeat(n));
+            assert!(parse(&nest(n)).is_ok(), "{open}");
+            assert!(too_deep(&nest(n + 1)), "{open}");
+            assert!(too_deep(&nest(100_000)), "{open}");
+        }
+        // Chains inside nesting, and nesting inside chains, count together.
+        assert!(too_deep(&format!("{}{}{}", "(".repeat(60), chain(60, ".T"), ")".repeat(60))));
+        assert!(too_deep(&format!("{}{}{}", "x[".repeat(60), chain(60, "[0]"), "]".repeat(60))));
+        assert!(too_deep(&format!("{}[{}0{}]", chain(60, ".T"), "(".repeat(60), ")".repeat(60))));
+        // Mixed with every other level, repeated.
+        let mixed = "-x.T[0] ** a.f(1)[::2] * ".repeat(100_000) + "a";
+        assert!(too_deep(&mixed));
+        let mixed = "x[0].T[".repeat(100_000) + "a";
+        assert!(too_deep(&mixed));
+        // A chain is not counted again once it is over: long sums of chains are fine.
+        assert!(parse(&format!("{}{}", chain(MAX_DEPTH, ".T"), " + a.T.T".repeat(MAX_DEPTH - 5))).is_ok());
+    }
+
+    #[test]
+    fn postfix_forms_are_not_evaluated_yet() {
+        let spec = crate::Spec::new("memory://expr-parse-tests/work");
+        let inputs = std::collections::HashMap::new();
+        for (src, col) in [("x = 1\nx[0]", 1), ("1 + b.T", 5), ("mean(x.sum(axis=0))", 6), ("(1, 2)[::-1]", 1)] {
+            let Err(super::super::EvalError::Syntax(e)) = super::super::evaluate(src, &spec, &inputs) else { panic!("{src}") };
+            assert!(e.contains(&format!("column {col}: indexing / attributes / methods are not supported yet")), "{src}: {e}");
+        }
+    }
+
+    #[test]
     fn never_panics() {
         let examples = [
             "mean(a*a + b*b, axis=0)",
@@ -1544,6 +2171,8 @@ mod tests {
             "x = a * 2; y = x + 1\n(sum(y), y)",
             "'a\\\"b\\\\c' .5e+3 1_0 é",
             "a | b ^ c & d << e >> f + g // h % i @ j ** ~k",
+            "x.T[0].sum(axis=0)[..., ::-1, None, 1:2:3,] ** -y[i][j:]",
+            "x[1:2:3:4] x..T x.1 x[] x[ (a+b)(1) 1..real 1.5.e ....",
         ];
         let mut inputs: Vec<String> = [
             "(((", "a+", "1e", "'abc", "é+1", "\\", "\"\\", "1.", ".", "1e+", "_1", "1_", ")))",
@@ -1556,9 +2185,12 @@ mod tests {
             inputs.extend(ex.char_indices().map(|(i, _)| ex[..i].to_string()));
             inputs.extend(ex.char_indices().map(|(i, _)| ex[i..].to_string()));
         }
-        let alphabet: Vec<char> = "ab_1.e5()[],;=<>!*+-/%@&|^~ \n#'\"\\éxTN".chars().collect();
+        let alphabet: Vec<char> = "ab_1.e5()[],;:=<>!*+-/%@&|^~ \n#'\"\\éxTN".chars().collect();
+        // Mostly the postfix forms.
+        let postfix: Vec<char> = "x[]:.,()0-1T ".chars().collect();
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..5000 {
+        for round in 0..10_000 {
+            let alphabet = if round % 2 == 0 { &alphabet } else { &postfix };
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
