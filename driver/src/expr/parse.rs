@@ -336,13 +336,55 @@ impl std::error::Error for SyntaxError {}
 /// Returns the first lexical or syntax error found, located in `source`.
 pub fn parse(source: &str) -> Result<Program, SyntaxError> {
     let tokens = lex(source)?;
-    Parser {
+    let program = Parser {
         source,
         tokens,
         pos: 0,
         depth: 0,
     }
-    .parse_program()
+    .parse_program()?;
+    // The nesting limit counts each chain from where it starts, so chains
+    // inside nested parentheses could still build a tree deep enough to
+    // exhaust the evaluator's stack: bound the tree's real height too.
+    for e in program.bindings.iter().map(|b| &b.value).chain([&program.result]) {
+        if height(e) > MAX_HEIGHT {
+            return Err(SyntaxError::new(
+                format!("expression is nested too deeply (a tree more than {MAX_HEIGHT} levels high); split it with names, e.g. `x = <first part>; x + <rest>`"),
+                e.span,
+            ));
+        }
+    }
+    Ok(program)
+}
+
+/// Largest height of an expression tree (see [`parse`]); twice [`MAX_DEPTH`],
+/// so every expression within the nesting limit of one chain fits.
+const MAX_HEIGHT: usize = 2 * MAX_DEPTH;
+
+/// The expressions inside one index element.
+fn index_exprs(i: &Index) -> Vec<&Expr> {
+    match i {
+        Index::Expr(x) => vec![x],
+        Index::Slice { start, stop, step, .. } => [start, stop, step].into_iter().flatten().map(|b| &**b).collect(),
+        Index::Ellipsis(_) => vec![],
+    }
+}
+
+/// The height of an expression tree (a leaf is 1).
+fn height(e: &Expr) -> usize {
+    let of = |items: &mut dyn Iterator<Item = &Expr>| items.map(height).max().unwrap_or(0);
+    1 + match &e.kind {
+        ExprKind::Literal(_) | ExprKind::Name(_) => 0,
+        ExprKind::Tuple(items) => of(&mut items.iter()),
+        ExprKind::Unary { operand, .. } => height(operand),
+        ExprKind::Binary { lhs, rhs, .. } => height(lhs).max(height(rhs)),
+        ExprKind::Call { args, kwargs, .. } => of(&mut args.iter().chain(kwargs.iter().map(|k| &k.value))),
+        ExprKind::Subscript { value, index, .. } => height(value).max(of(&mut index.iter().flat_map(index_exprs))),
+        ExprKind::Attribute { value, .. } => height(value),
+        ExprKind::Method { receiver, args, kwargs, .. } => {
+            height(receiver).max(of(&mut args.iter().chain(kwargs.iter().map(|k| &k.value))))
+        }
+    }
 }
 
 /// Maximum nesting of parentheses, calls, subscripts and unary/power
@@ -1631,6 +1673,12 @@ mod tests {
         // A tighter chain counts from its place in the looser one, and is not counted
         // again once it is over: long sums of products are fine.
         assert!(parse(&("a*a*a + ".repeat(MAX_DEPTH - 10) + "a")).is_ok());
+        // Chains inside nested parentheses: each within the limit, the tree not.
+        let mut nested = String::from("a");
+        for _ in 0..MAX_DEPTH / 3 {
+            nested = format!("({nested}){}", "+a".repeat(MAX_DEPTH / 2));
+        }
+        assert!(err(&nested).starts_with("expression is nested too deeply (a tree"), "{}", err(&nested));
         assert!(parse(&("a*a*a | a << a & ".repeat(MAX_DEPTH / 3) + "a")).is_ok());
         let tail = |n: usize| format!("{}a{}", "a | ".repeat(90), "*a".repeat(n));
         assert!(parse(&tail(MAX_DEPTH - 91)).is_ok());
