@@ -40,7 +40,9 @@ pub mod workdir;
 use std::sync::Arc;
 
 pub use array::Array;
-pub use creation::{arange, asarray, from_zarr, full, ones, random, scalar, zeros};
+pub use creation::{
+    arange, asarray, empty, empty_like, eye, from_zarr, full, full_like, linspace, ones, ones_like, random, scalar, tril, triu, zeros, zeros_like,
+};
 pub use cubed_task::plan::{Codec, Plan, Spec};
 pub use cubed_task::DType;
 pub use elementwise::*;

@@ -47,10 +47,11 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
             let resident = leaf_elems(&m.shape)?.checked_mul(m.dtype.itemsize())?;
             (resident.checked_mul(1 + READ_COPIES)?, resident)
         }
-        Node::Full { .. } | Node::Arange { .. } => (bytes(node)?, bytes(node)?),
-        Node::Random { dtype, .. } => {
+        // Generated in their type, for the leaf's part of the block only.
+        Node::Full { .. } | Node::ArangeFill { .. } | Node::Index { .. } => (bytes(node)?, bytes(node)?),
+        Node::Arange { dtype, .. } | Node::Random { dtype, .. } => {
             let b = bytes(node)?;
-            // f64 values, then a cast for float32 (and a slice when the block is partial).
+            // f64 values, then a cast to another type (random: and a slice when the block is partial).
             let f64_bytes = out_elems(node)?.checked_mul(8)?;
             (f64_bytes.checked_add(if *dtype == DType::Float64 { 0 } else { b })?, b)
         }
@@ -96,20 +97,36 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
 
 /// Elements of the broadcast region a node produces for a block (`None` on overflow).
 fn leaf_elems_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<u64> {
-    let elems = |shape: &[u64]| -> Option<u64> {
+    checked_product(&extent_of(node, block, inputs))
+}
+
+/// The length per axis of the block of the region a node produces for a
+/// block: 1 where all its leaves broadcast (length 1 or a missing leading
+/// axis), else the block's length clipped to the leaves' shape. Operands
+/// broadcast against each other, so a row times a column covers the block.
+fn extent_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Vec<u64> {
+    let leaf = |shape: &[u64]| -> Vec<u64> {
         let skip = block.len().saturating_sub(shape.len());
-        let lens: Vec<u64> = shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).collect();
-        checked_product(&lens)
+        let mut lens = vec![1; skip];
+        lens.extend(shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }));
+        lens
+    };
+    let widest = |nodes: &[&Node]| -> Vec<u64> {
+        let mut lens = vec![1; block.len()];
+        for n in nodes {
+            for (l, e) in lens.iter_mut().zip(extent_of(n, block, inputs)) {
+                *l = (*l).max(e);
+            }
+        }
+        lens
     };
     match node {
-        Node::Input { input } => elems(&inputs[*input].shape),
-        Node::Full { shape, .. } | Node::Random { shape, .. } | Node::Literal { shape, .. } => elems(shape),
-        Node::Arange { len, .. } => elems(&[*len]),
-        Node::Cast { arg, .. } | Node::Unary { arg, .. } => leaf_elems_of(arg, block, inputs),
-        Node::Binary { lhs, rhs, .. } => Some(leaf_elems_of(lhs, block, inputs)?.max(leaf_elems_of(rhs, block, inputs)?)),
-        Node::Where { cond, x, y } => {
-            Some(leaf_elems_of(cond, block, inputs)?.max(leaf_elems_of(x, block, inputs)?).max(leaf_elems_of(y, block, inputs)?))
-        }
+        Node::Input { input } => leaf(&inputs[*input].shape),
+        Node::Full { shape, .. } | Node::Random { shape, .. } | Node::Literal { shape, .. } | Node::Index { shape, .. } => leaf(shape),
+        Node::Arange { len, .. } | Node::ArangeFill { len, .. } => leaf(&[*len]),
+        Node::Cast { arg, .. } | Node::Unary { arg, .. } => extent_of(arg, block, inputs),
+        Node::Binary { lhs, rhs, .. } => widest(&[lhs, rhs]),
+        Node::Where { cond, x, y } => widest(&[cond, x, y]),
     }
 }
 
@@ -152,6 +169,7 @@ pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize
 
 #[cfg(test)]
 mod tests {
+    use cubed_task::kernel::BinaryOp;
     use cubed_task::plan::{Codec, Location, Spec, PLAN_VERSION};
 
     use super::*;
@@ -175,6 +193,28 @@ mod tests {
         // The same region in 4 chunks (3 written, 4 read): the data and encoded copies dominate.
         let few = copy_mem(&[1_000_000], &[1_000_000], &[3_000_000]).unwrap();
         assert!(few < TASK_OVERHEAD + 3_000_000 + 4_000_000 + 2_000, "{few}");
+    }
+
+    #[test]
+    fn broadcast_operands_cover_the_block_they_combine_into() {
+        // tril's kernel: the column index [1000] compared with the row index [1000, 1]
+        // gives a bool block of 1000 x 1000, which the where then reads.
+        let spec = Spec::new("memory://w").with_reserved_mem(0);
+        let x = array(&[4000, 3000], &[1000, 1000], DType::Float64);
+        let out = array(&[4000, 3000], &[1000, 1000], DType::Float64);
+        let plan = Plan { version: PLAN_VERSION, spec, arrays: vec![x, out], ops: vec![] };
+        let index = |axis, shape: &[u64]| Box::new(Node::Index { axis, shape: shape.to_vec(), dtype: DType::Int64 });
+        let cond = Node::Binary { op: BinaryOp::LessEqual, compute: DType::Int64, lhs: index(0, &[3000]), rhs: index(0, &[4000, 1]) };
+        assert_eq!(leaf_elems_of(&cond, &[1000, 1000], &[&plan.arrays[0]]), Some(1_000_000));
+        let zero = Box::new(Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] });
+        let kernel = Node::Where { cond: Box::new(cond), x: Box::new(Node::Input { input: 0 }), y: zero };
+        // At the where: the bool block, the input block (read, its encoded copy freed) and the result.
+        let (peak, _) = kernel_cost(&kernel, &[1000, 1000], &[&plan.arrays[0]]).unwrap();
+        assert!(peak >= 1_000_000 + 2 * 8_000_000, "{peak}");
+        assert!(projected_mem(&plan, &OpKind::Blockwise { kernel }, &[0], 1).unwrap() >= TASK_OVERHEAD + peak);
+        // Each index holds one chunk's worth along its own axis only.
+        let rows = Node::Index { axis: 0, shape: vec![4000, 1], dtype: DType::Int64 };
+        assert_eq!(kernel_cost(&rows, &[1000, 1000], &[]), Some((8000, 8000)));
     }
 
     #[test]

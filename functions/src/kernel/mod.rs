@@ -5,16 +5,18 @@
 //! leaf maps the region onto its own shape with numpy broadcasting: an axis of
 //! length 1 reads index 0, missing leading axes are ignored.
 
+use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
 pub mod elementwise;
 pub mod reduce;
 pub mod scalar;
 
-use crate::chunk::{ChunkData, KernelError};
+use crate::chunk::{ChunkData, Element, KernelError};
 use crate::dtype::DType;
 use crate::grid::{block_pieces, block_region, grid_shape, BlockPiece};
 use crate::random::uniform_block;
+use crate::with_type;
 
 pub use elementwise::{BinaryOp, BinaryRule, UnaryOp, UnaryRule};
 pub use reduce::ReduceFunc;
@@ -38,7 +40,8 @@ pub enum Node {
         /// Global shape.
         shape: Vec<u64>,
     },
-    /// `start + step * i` along one axis.
+    /// `start + step * i` along one axis (computed in float64, then
+    /// converted: `linspace`'s values; `arange` is [`Node::ArangeFill`]).
     Arange {
         /// First value.
         #[serde(with = "crate::float_json")]
@@ -48,6 +51,34 @@ pub enum Node {
         step: f64,
         /// Number of values.
         len: u64,
+        /// Element type.
+        dtype: DType,
+    },
+    /// numpy's `arange` along one axis: `first`, `second`, then
+    /// `first + i * (second - first)` computed in the arithmetic of `dtype`
+    /// (float32 in float32, integers exactly, then wrapped to the type), as
+    /// numpy fills an arange. `first` and `second` are numpy's first two
+    /// values, already converted to `dtype` (integers truncated).
+    ArangeFill {
+        /// First value.
+        #[serde(with = "crate::float_json")]
+        first: f64,
+        /// Second value.
+        #[serde(with = "crate::float_json")]
+        second: f64,
+        /// Number of values.
+        len: u64,
+        /// Element type.
+        dtype: DType,
+    },
+    /// The global index of each element along axis `axis` of an array of
+    /// shape `shape` (lengths of 1 broadcast): the row or column number
+    /// that diagonals and triangles (`eye`, `tril`, `triu`) compare.
+    Index {
+        /// The axis (of `shape`) counted along.
+        axis: usize,
+        /// Global shape.
+        shape: Vec<u64>,
         /// Element type.
         dtype: DType,
     },
@@ -152,6 +183,11 @@ impl Node {
                 let values = (a..b).map(|i| start + step * i as f64).collect();
                 ChunkData::from_f64_values(*dtype, &[(b - a) as usize], values)?
             }
+            Node::ArangeFill { first, second, len, dtype } => {
+                let range = leaf_region(region, &[*len])[0];
+                arange_fill(*first, *second, *dtype, range)?
+            }
+            Node::Index { axis, shape, dtype } => index_region(*axis, *dtype, &leaf_region(region, shape))?,
             Node::Random { seed, dtype, shape, chunks } => random_region(*seed, *dtype, shape, chunks, &leaf_region(region, shape))?,
             Node::Literal { dtype, shape, values } => {
                 let all = ChunkData::from_f64_values(*dtype, &shape.iter().map(|&s| s as usize).collect::<Vec<_>>(), values.clone())?;
@@ -180,6 +216,8 @@ impl Node {
             Node::Input { input } => input_dtypes[*input],
             Node::Full { dtype, .. }
             | Node::Arange { dtype, .. }
+            | Node::ArangeFill { dtype, .. }
+            | Node::Index { dtype, .. }
             | Node::Random { dtype, .. }
             | Node::Literal { dtype, .. }
             | Node::Cast { dtype, .. } => *dtype,
@@ -209,6 +247,43 @@ impl Node {
     }
 }
 
+/// Values `range` (`[start, stop)`) of numpy's arange fill (see [`Node::ArangeFill`]).
+fn arange_fill(first: f64, second: f64, dtype: DType, (a, b): (u64, u64)) -> Result<ChunkData, KernelError> {
+    fn fill<T: Copy>((a, b): (u64, u64), first: T, second: T, at: impl Fn(u64) -> T) -> Result<ArrayD<T>, KernelError> {
+        let values = (a..b).map(|i| match i {
+            0 => first,
+            1 => second,
+            _ => at(i),
+        });
+        ArrayD::from_shape_vec(IxDyn(&[(b - a) as usize]), values.collect()).map_err(|e| KernelError(format!("arange of {} values: {e}", b - a)))
+    }
+    Ok(match dtype {
+        DType::Float32 => {
+            let (f0, f1) = (first as f32, second as f32);
+            let delta = f1 - f0;
+            ChunkData::Float32(fill((a, b), f0, f1, |i| f0 + i as f32 * delta)?)
+        }
+        DType::Float64 => {
+            let delta = second - first;
+            ChunkData::Float64(fill((a, b), first, second, |i| first + i as f64 * delta)?)
+        }
+        _ => {
+            // Integers (and bools) exactly, wrapped to the type as numpy's fill does.
+            let (f0, f1) = (first as i128, second as i128);
+            let delta = f1.wrapping_sub(f0);
+            let exact = fill((a, b), f0, f1, |i| f0.wrapping_add(i128::from(i).wrapping_mul(delta)))?;
+            with_type!(dtype, T, V => V(exact.mapv(<T as Element>::from_i128)))
+        }
+    })
+}
+
+/// The index along `axis` of every element of `region` (see [`Node::Index`]).
+fn index_region(axis: usize, dtype: DType, region: &[(u64, u64)]) -> Result<ChunkData, KernelError> {
+    let &(start, _) = region.get(axis).ok_or_else(|| KernelError(format!("an index along axis {axis} of a {}-dimensional leaf", region.len())))?;
+    let dims = region_shape(region);
+    Ok(with_type!(dtype, T, V => V(ArrayD::from_shape_fn(IxDyn(&dims), |ix| <T as Element>::from_i128(i128::from(start + ix[axis] as u64))))))
+}
+
 /// Random values for `region` of a random array: every block of `chunks` has
 /// its own stream, so any region is reproducible whichever task computes it.
 fn random_region(seed: u64, dtype: DType, shape: &[u64], chunks: &[u64], region: &[(u64, u64)]) -> Result<ChunkData, KernelError> {
@@ -232,4 +307,58 @@ fn random_region(seed: u64, dtype: DType, shape: &[u64], chunks: &[u64], region:
         out.assign_at(&offset, &block_of(&piece.coords)?.slice(&local(piece)))?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel of leaves only: no inputs.
+    struct NoInputs;
+
+    impl KernelInputs for NoInputs {
+        fn shape(&self, _: usize) -> &[u64] {
+            &[]
+        }
+        fn read(&self, _: usize, _: &[(u64, u64)]) -> Result<ChunkData, crate::error::TaskError> {
+            unreachable!("leaves read no input")
+        }
+    }
+
+    fn eval(node: &Node, region: &[(u64, u64)]) -> ChunkData {
+        node.evaluate(region, &NoInputs).unwrap()
+    }
+
+    #[test]
+    fn arange_fill_continues_from_the_first_two_values_in_the_types_arithmetic() {
+        // numpy: np.arange(1, 1.3, 0.1) is 1 + i * (1.1 - 1), not 1 + i * 0.1.
+        let node = Node::ArangeFill { first: 1.0, second: 1.0 + 0.1, len: 4, dtype: DType::Float64 };
+        let delta = (1.0 + 0.1) - 1.0;
+        assert_eq!(eval(&node, &[(0, 4)]).to_f64_vec(), vec![1.0, 1.1, 1.0 + 2.0 * delta, 1.0 + 3.0 * delta]);
+        // Any region gives the same values as the whole.
+        assert_eq!(eval(&node, &[(2, 4)]).to_f64_vec(), vec![1.0 + 2.0 * delta, 1.0 + 3.0 * delta]);
+        // float32 in float32: np.arange(0, 1, 0.1, dtype=np.float32)[9] is 0.90000004.
+        let f32s = eval(&Node::ArangeFill { first: 0.0, second: 0.1, len: 10, dtype: DType::Float32 }, &[(9, 10)]);
+        assert_eq!(f32s, ChunkData::Float32(ArrayD::from_elem(IxDyn(&[1]), 9.0 * 0.1f32)));
+        assert_eq!(9.0 * 0.1f32, 0.90000004);
+        // Integers exactly, wrapping like numpy's fill: np.arange(2, -3, -1, dtype=np.uint8).
+        let u8s = eval(&Node::ArangeFill { first: 2.0, second: 1.0, len: 5, dtype: DType::Uint8 }, &[(0, 5)]);
+        assert_eq!(u8s.to_f64_vec(), vec![2.0, 1.0, 0.0, 255.0, 254.0]);
+        let bools = eval(&Node::ArangeFill { first: 1.0, second: 0.0, len: 2, dtype: DType::Bool }, &[(0, 2)]);
+        assert_eq!(bools.to_f64_vec(), vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn index_counts_along_its_axis_and_broadcasts() {
+        let rows = Node::Index { axis: 0, shape: vec![5, 1], dtype: DType::Int64 };
+        // Over a region of a [batch, 5, 7] domain: rows 2..4, one column (broadcast later).
+        let r = rows.eval(&[(0, 2), (2, 4), (3, 6)], &NoInputs).unwrap();
+        assert_eq!((r.shape(), r.to_f64_vec()), (&[2, 1][..], vec![2.0, 3.0]));
+        assert_eq!(eval(&rows, &[(2, 4), (3, 5)]).to_f64_vec(), vec![2.0, 2.0, 3.0, 3.0]);
+        let cols = Node::Index { axis: 1, shape: vec![4, 7], dtype: DType::Float32 };
+        let c = eval(&cols, &[(1, 3), (5, 7)]);
+        assert_eq!((c.dtype(), c.to_f64_vec()), (DType::Float32, vec![5.0, 6.0, 5.0, 6.0]));
+        // An axis the shape lacks (a tampered plan) is an error, not a panic.
+        assert!(Node::Index { axis: 2, shape: vec![3, 3], dtype: DType::Int64 }.evaluate(&[(0, 3), (0, 3)], &NoInputs).is_err());
+    }
 }

@@ -68,7 +68,16 @@ impl Op {
                         None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
                     },
                     Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
-                    Node::Arange { len, .. } => ("an arange".into(), vec![*len]),
+                    Node::Arange { len, .. } | Node::ArangeFill { len, .. } => ("an arange".into(), vec![*len]),
+                    Node::Index { axis, shape, dtype } => {
+                        let Some(&n) = shape.get(*axis) else {
+                            return fail(format!("an index along axis {axis} of shape {shape:?}, which has {} dimensions", shape.len()));
+                        };
+                        if dtype.int_range().is_some_and(|(_, hi)| i128::from(n) - 1 > hi) {
+                            return fail(format!("an index along axis {axis} of shape {shape:?} counts to {}, more than {dtype} holds", n - 1));
+                        }
+                        ("an index".into(), shape.clone())
+                    }
                     Node::Random { shape, chunks, .. } => {
                         if chunks.len() != shape.len() || chunks.contains(&0) {
                             return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
@@ -180,5 +189,33 @@ impl Plan {
             written[op.output] = true;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blockwise(kernel: Node, shape: &[u64]) -> Plan {
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: shape.to_vec(), dtype: DType::Int64, codec: Some(Codec::None) };
+        let op = Op { id: "op-001".into(), kind: OpKind::Blockwise { kernel }, inputs: vec![], output: 0, num_tasks: 1, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 };
+        Plan { version: PLAN_VERSION, spec: Spec::new("memory://w"), arrays: vec![out], ops: vec![op] }
+    }
+
+    #[test]
+    fn index_and_arange_leaves_are_checked() {
+        let index = |axis, shape: &[u64], dtype| Node::Index { axis, shape: shape.to_vec(), dtype };
+        assert!(blockwise(index(0, &[4, 1], DType::Int64), &[2, 4, 3]).validate().is_ok());
+        let e = blockwise(index(2, &[4, 1], DType::Int64), &[4, 3]).validate().unwrap_err().to_string();
+        assert!(e.contains("an index along axis 2 of shape [4, 1], which has 2 dimensions"), "{e}");
+        let e = blockwise(index(0, &[4, 3], DType::Int64), &[4, 2]).validate().unwrap_err().to_string();
+        assert!(e.contains("an index has shape [4, 3], which does not broadcast to the op's domain [4, 2]"), "{e}");
+        let e = blockwise(index(0, &[300], DType::Uint8), &[300]).validate().unwrap_err().to_string();
+        assert!(e.contains("counts to 299, more than uint8 holds"), "{e}");
+        assert!(blockwise(index(0, &[256], DType::Uint8), &[256]).validate().is_ok());
+        let arange = Node::ArangeFill { first: 0.0, second: 1.0, len: 5, dtype: DType::Int64 };
+        assert!(blockwise(arange.clone(), &[5]).validate().is_ok());
+        let e = blockwise(arange, &[6]).validate().unwrap_err().to_string();
+        assert!(e.contains("an arange has shape [5]"), "{e}");
     }
 }
