@@ -39,7 +39,8 @@ pub fn from_zarr(spec: &Spec, url: &str) -> Result<Array> {
         let meta = serde_json::to_value(array.metadata()).unwrap_or_default();
         let found = meta.get("data_type").or_else(|| meta.get("dtype")).cloned().unwrap_or_default();
         CubedError::Invalid(format!(
-            "array '{url}' has data type {found}, which cubed-rs does not support (use bool, int32, int64, float32 or float64)"
+            "array '{url}' has data type {found}, which cubed-rs does not support yet (it reads {})",
+            DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
         ))
     })?;
     let shape = array.shape().to_vec();

@@ -326,6 +326,22 @@ fn sharded_inputs_are_refused_clearly() {
     );
 }
 
+#[test]
+fn complex_and_float16_inputs_are_refused_naming_the_types_cubed_reads() {
+    let dir = temp_dir("unsupported-dtype");
+    for dtype in ["complex128", "float16"] {
+        let input = dir.path().join(format!("{dtype}.zarr"));
+        let write = format!("import sys, numpy as np, zarr\nzarr.create_array(sys.argv[1], shape=(4,), dtype='{dtype}')[...] = np.arange(4)");
+        run_python(&write, [input.as_os_str()]);
+        let mut eval = Eval::new("sum(a)", dir.path().join("work")).input("a", &input);
+        let stderr = run_failing(eval.command());
+        assert!(
+            stderr.contains("which cubed-rs does not support yet (it reads bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64)"),
+            "{dtype}: stderr:\n{stderr}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // cubed-rs -> zarr-python
 // ---------------------------------------------------------------------------
