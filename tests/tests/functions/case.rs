@@ -74,7 +74,9 @@ pub enum Dtypes {
 /// How a result is compared with numpy's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compare {
-    /// dtype and shape equal; integers and bools exactly; floats to rtol
+    /// dtype and shape equal (but where numpy gives float16, which cubed-rs
+    /// lacks, cubed-rs's float32 is compared with numpy's from float32
+    /// inputs: see `numpy_result` in `check.py`); integers and bools exactly; floats to rtol
     /// 1e-12 (float64) / 1e-5 (float32), NaN at the same places, infinities
     /// equal, zeros of the same sign.
     Values,
@@ -137,6 +139,13 @@ impl Case {
     /// Runs only for layouts with `min..=max` dimensions.
     pub const fn ndim(mut self, min: usize, max: usize) -> Case {
         self.ndim = min..=max;
+        self
+    }
+
+    /// Runs only for layouts with at least `min` dimensions (numpy lets
+    /// reductions of 0-d arrays take `axis=0`; the Array API does not).
+    pub const fn min_ndim(mut self, min: usize) -> Case {
+        self.ndim = min..=usize::MAX;
         self
     }
 

@@ -26,6 +26,9 @@ pub const LAYOUTS: &[Layout] = &[
     Layout { shape: &[5, 6], chunks: &[8, 8] },
     // A size-1 axis.
     Layout { shape: &[1, 8], chunks: &[1, 3] },
+    // No axes (a scalar array), and no elements.
+    Layout { shape: &[], chunks: &[] },
+    Layout { shape: &[0, 4], chunks: &[2, 2] },
 ];
 
 /// Besides every dtype with itself, `y` (and `n`) run through these pairs
