@@ -74,9 +74,25 @@ pub fn cubed_bin() -> PathBuf {
 ///
 /// `label` is part of the name, to tell the tests' directories apart.
 pub fn temp_dir(label: &str) -> TempDir {
+    temp_dir_under(label, &std::env::temp_dir())
+}
+
+/// Like [`temp_dir`], but in memory (`/dev/shm`) where the system has it:
+/// for tests writing tens of thousands of small files, which a busy disk
+/// creates and deletes slowly.
+pub fn memory_temp_dir(label: &str) -> TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        temp_dir_under(label, shm)
+    } else {
+        temp_dir(label)
+    }
+}
+
+fn temp_dir_under(label: &str, base: &Path) -> TempDir {
     let mut dir = tempfile::Builder::new()
         .prefix(&format!("cubed-e2e-{label}-"))
-        .tempdir()
+        .tempdir_in(base)
         .expect("create a temp dir");
     if std::env::var_os("CUBED_E2E_KEEP").is_some() {
         eprintln!("keeping {}", dir.path().display());

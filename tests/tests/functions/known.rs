@@ -1,0 +1,145 @@
+//! Known disagreements with numpy, listed so the harness stays green while
+//! they are open. Remove an entry once its cause is fixed: the harness fails
+//! on entries that no longer match anything, so they cannot go stale.
+
+/// Some cases, over some dtypes.
+pub struct Known {
+    /// The cases' cubed expressions, exactly.
+    pub cases: &'static [&'static str],
+    /// Their dtypes label: `int8` for cases over `x`, `int8,uint8` for `x`
+    /// and `y` (or `n`), `-` without inputs. `*` matches any text, `|`
+    /// separates alternatives.
+    pub dtypes: &'static str,
+    /// What differs, and why.
+    pub why: &'static str,
+}
+
+impl Known {
+    /// True when this entry covers the case `expr` over `dtypes`.
+    pub fn covers(&self, expr: &str, dtypes: &str) -> bool {
+        self.cases.contains(&expr) && matches(self.dtypes, dtypes)
+    }
+}
+
+/// Cases whose result differs from numpy's, or that cubed-rs fails to
+/// evaluate although its table accepts them. Semantic bugs in cubed-rs (or
+/// numpy quirks to decide on): empty this list.
+pub const KNOWN_FAILURES: &[Known] = &[
+    Known {
+        cases: &["atan2(x, y)", "arctan2(x, y)", "copysign(x, y)", "hypot(x, y)", "logaddexp(x, y)", "nextafter(x, y)"],
+        dtypes: "uint16,int16",
+        why: "dtype float64, numpy's float32: the Float rule promotes uint16 with int16 to int32 first, then to \
+              float64; numpy's loops take both to float32, the smallest float holding both",
+    },
+    Known {
+        cases: &[
+            "equal(x, y)", "x == y", "not_equal(x, y)", "x != y", "less(x, y)", "x < y",
+            "less_equal(x, y)", "x <= y", "greater(x, y)", "x > y", "greater_equal(x, y)", "x >= y",
+        ],
+        dtypes: "int64,uint64",
+        why: "compared in float64 (their promoted type), so integers above 2**53 that differ compare equal \
+              (2**63 - 2 == 2**63 - 1); numpy 2 compares int64 with uint64 exactly",
+    },
+    Known {
+        cases: &["reciprocal(x)"],
+        dtypes: "int*|uint*|bool",
+        why: "dtype float32/float64, numpy's the integer type: numpy's reciprocal of integers is an integer \
+              (1 // x); cubed-rs gives a float (the Array API defines it for floats only)",
+    },
+    Known {
+        cases: &["rint(x)"],
+        dtypes: "int*|uint*",
+        why: "the alias rint keeps integers as round does; numpy's rint of integers is a float (float32 for \
+              int16, float64 for int32, float16 for int8)",
+    },
+    Known {
+        cases: &["x ** 2"],
+        dtypes: "bool",
+        why: "dtype int64, numpy's int8: numpy's power has no bool loop and takes bool ** 2 to int8, while \
+              bool + 1 gives int64 in both",
+    },
+    Known {
+        cases: &["arange(0.0, 1.0, 0.25)", "arange(0.5, 3)"],
+        dtypes: "-",
+        why: "dtype int64, numpy's float64: without dtype, arange is int64 even for float arguments (and \
+              arange(0.0, 1.0, 0.25) is [0, 0, 0, 0]); numpy infers float64 from them",
+    },
+    Known {
+        cases: &["asarray((1, 2, 3))", "array((True, False))", "full((2, 2), 3)", "full((2,), False)"],
+        dtypes: "-",
+        why: "dtype float64, numpy's int64 / bool: without dtype, asarray and full give float64 whatever \
+              the values; numpy infers int64 from Python ints and bool from bools",
+    },
+    Known {
+        cases: &["arange(250, 260, dtype=uint8)"],
+        dtypes: "-",
+        why: "values beyond the dtype saturate (255, 255, ...); numpy computes them in the dtype, wrapping \
+              (0, 1, 2, 3)",
+    },
+];
+
+/// Dtypes cubed-rs refuses for a case (its table does not accept them, or
+/// the expression is refused) although numpy computes it: by design, or
+/// missing. Remove entries as cubed-rs accepts them.
+pub const REFUSED: &[Known] = &[
+    Known {
+        cases: &["ceil(x)", "floor(x)", "trunc(x)", "fix(x)", "round(x)", "rint(x)", "signbit(x)", "square(x)"],
+        dtypes: "bool",
+        why: "no bool kernel (the Array API defines these for numeric dtypes); numpy computes them on bools",
+    },
+    Known {
+        cases: &[
+            "floor_divide(x, y)", "x // y", "remainder(x, y)", "mod(x, y)", "x % y", "pow(x, n)", "power(x, n)", "x ** n",
+            "bitwise_left_shift(x, n)", "left_shift(x, n)", "x << n", "bitwise_right_shift(x, n)", "right_shift(x, n)", "x >> n",
+        ],
+        dtypes: "bool,bool",
+        why: "no bool kernel (the Array API defines these for numeric or integer dtypes); numpy computes \
+              them on two bools in int8",
+    },
+    Known {
+        cases: &["clip(x, 1, 10)", "clip(x, None, 5)", "clip(x, min=2)", "clip(x, y)", "clip(x, max=y)"],
+        dtypes: "bool|bool,*",
+        why: "clip accepts numeric dtypes only; numpy clips bools too",
+    },
+    Known {
+        cases: &["clip(x, y)", "clip(x, max=y)"],
+        dtypes: "int8,uint8|int64,uint64|int16,float32|int32,float32|uint32,int32|float32,float64|uint8,int64|uint16,int16|uint64,float32",
+        why: "refused: a min or max of another type would change x's type (the Array API keeps it); numpy \
+              promotes",
+    },
+    Known {
+        cases: &["where(x, y, 0)", "where(x, 1.5, y)", "where(x, x, y)"],
+        dtypes: "int*|uint*|float*",
+        why: "where's condition must be bool (the Array API); numpy takes any dtype's truthiness",
+    },
+];
+
+/// Layouts (shape, chunks) on which cubed-rs fails whatever the case. The
+/// harness evaluates only one group of cases on them, expecting it to fail.
+pub const BROKEN_LAYOUTS: &[(&[u64], &[u64], &str)] = &[
+    // Every task fails with "kernel error: cannot broadcast a chunk to [5, 6]",
+    // even for `x` alone: inputs whose chunk shape exceeds the array's
+    // shape (valid Zarr, v2 and v3; zarr-python and numpy read them).
+    (&[5, 6], &[8, 8], "chunks larger than the shape: every task fails"),
+];
+
+/// True when `text` matches `pattern` (`*` any text, `|` alternatives).
+pub fn matches(pattern: &str, text: &str) -> bool {
+    fn glob(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| glob(rest, &t[i..])),
+            Some((c, rest)) => t.first() == Some(c) && glob(rest, &t[1..]),
+        }
+    }
+    pattern.split('|').any(|p| glob(p.as_bytes(), text.as_bytes()))
+}
+
+#[test]
+fn dtype_patterns() {
+    assert!(matches("*", "int8,uint8"));
+    assert!(matches("int*,int8|bool", "bool"));
+    assert!(matches("int*,int8|bool", "int16,int8"));
+    assert!(!matches("int*,int8|bool", "uint16,int8"));
+    assert!(!matches("int8", "int8,int8"));
+}
