@@ -53,6 +53,17 @@ pub fn from_zarr(spec: &Spec, url: &str) -> Result<Array> {
         .collect();
     check_array_sizes(&shape, &clip_chunks(&shape, &chunks), dtype)
         .map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): its Zarr metadata says {e}")))?;
+    // A chunk may be larger than the array (valid Zarr, e.g. an array still
+    // being appended to); a task decodes the whole stored chunk, so one that
+    // could never fit in a task's memory is refused now.
+    let stored = cubed_task::plan::saturating_product(&chunks).saturating_mul(dtype.itemsize());
+    if stored > spec.allowed_mem {
+        return Err(CubedError::Invalid(format!(
+            "array '{url}' (an input) stores chunks of {chunks:?} ({stored} bytes each, larger than its shape {shape:?}), more than a task may use \
+             (allowed_mem {}); rewrite it with smaller chunks (e.g. rechunk it with zarr-python) or raise --allowed-mem",
+            spec.allowed_mem
+        )));
+    }
     // Codecs cubed-rs cannot decode within a bound are refused now, not at the first read.
     cubed_task::storage::decode::ChunkDecoder::new(&array).map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): {e}")))?;
     Ok(Array::new(Arc::new(spec.clone()), shape, chunks, dtype, LogicalOp::Stored { url: url.to_string() }))

@@ -142,7 +142,7 @@ fn accepted(accepts: impl Fn(DType) -> bool) -> String {
 /// with numpy's promotion and weak scalars.
 pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let promoted = check_weak_integer(op, a, b, result_type(a, b))?;
-    let compute = op.compute_type(promoted);
+    let compute = if a.is_weak() || b.is_weak() { op.compute_type(promoted) } else { op.compute_type_of(a.dtype(), b.dtype()) };
     if !op.accepts(compute) {
         let hint = match (op, promoted) {
             (BinaryOp::Subtract, DType::Bool) => "; numpy boolean subtract, the `-` operator, is not supported: use the bitwise_xor, the `^` operator, or the logical_xor function instead, or cast first, e.g. astype(a, int64) - b",
@@ -194,11 +194,10 @@ pub fn astype(a: &Array, dtype: DType) -> Result<Array> {
     map(MapKind::Cast(dtype), &[a], dtype)
 }
 
-/// `where(cond, x, y)`: elements of `x` where `cond` is true, else of `y`.
+/// `where(cond, x, y)`: elements of `x` where `cond` is true, else of `y`. A
+/// condition of another type counts non-zero as true, as numpy.
 pub fn where_(cond: &Array, x: &Array, y: &Array) -> Result<Array> {
-    if cond.dtype() != DType::Bool {
-        return Err(CubedError::Invalid(format!("where: the condition must be bool, got {} (compare it, e.g. a > 0)", cond.dtype())));
-    }
+    let cond = &astype(cond, DType::Bool)?;
     let dtype = result_type(x, y);
     let (x, y) = (astype(x, dtype)?, astype(y, dtype)?);
     map(MapKind::Where, &[cond, &x, &y], dtype)

@@ -250,6 +250,17 @@ impl BinaryOp {
         }
     }
 
+    /// The compute type for operands of types `a` and `b` (not weak scalars:
+    /// see [`BinaryOp::compute_type`]). Under the `Float` rule numpy takes
+    /// each operand to the smallest float holding it, then promotes those, so
+    /// `atan2(uint16, int16)` is float32, not the float64 of their promoted int32.
+    pub fn compute_type_of(self, a: DType, b: DType) -> DType {
+        match self.rule() {
+            BinaryRule::Float => a.to_float().promote(b.to_float()),
+            _ => self.compute_type(a.promote(b)),
+        }
+    }
+
     /// True for functions whose result is boolean whatever the operands.
     pub fn is_comparison(self) -> bool {
         self.rule() == BinaryRule::Compare

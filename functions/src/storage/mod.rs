@@ -350,9 +350,12 @@ pub fn read_region(array: &ZarrArray, dtype: DType, chunks: &[u64], region: &[(u
     let pieces = crate::plan::block_pieces(region, chunks);
     let ranges = |p: &crate::plan::BlockPiece| -> Vec<std::ops::Range<u64>> { p.local.iter().map(|&(a, b)| a..b).collect() };
     if let [piece] = pieces.as_slice() {
-        // A whole interior chunk decodes straight into the result.
+        // A whole interior chunk decodes straight into the result (a stored
+        // chunk larger than the array is cut to the array's extent).
         if piece.local.iter().zip(chunks).all(|(&(a, b), &c)| a == 0 && b == c) {
-            return retrieve_chunk(array, dtype, &piece.coords);
+            let chunk = retrieve_chunk(array, dtype, &piece.coords)?;
+            let want: Vec<usize> = piece.local.iter().map(|&(a, b)| (b - a) as usize).collect();
+            return Ok(if chunk.shape() == want.as_slice() { chunk } else { chunk.slice(&piece.local.iter().map(|&(a, b)| (a as usize, b as usize)).collect::<Vec<_>>()) });
         }
         return retrieve_chunk_subset(array, dtype, &piece.coords, &ranges(piece));
     }

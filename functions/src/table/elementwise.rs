@@ -79,7 +79,9 @@ macro_rules! unary_functions {
             /// 1 / x, elementwise.
             Reciprocal reciprocal [] rule Float temps 0 { float => |x| x.recip() };
             /// Rounds to the nearest integer, halves to even (as numpy), elementwise.
-            Round round ["rint"] rule Same temps 0 { float => |x| x.round_ties_even(), int => |x| x };
+            Round round [] rule Same temps 0 { float => |x| x.round_ties_even(), int => |x| x };
+            /// Rounds to the nearest integer, halves to even, as a float (numpy's rint).
+            Rint rint [] rule Float temps 0 { float => |x| x.round_ties_even() };
             /// -1, 0 or 1 by the sign of x (NaN stays NaN), elementwise.
             Sign sign [] rule Same temps 0 { float => |x| FloatMath::sign(x), int => |x| IntMath::sign(x) };
             /// True where the sign bit is set (also -0.0 and negative NaN).

@@ -264,9 +264,9 @@ fn rows() -> Vec<Function> {
             "where",
             Utility,
             vec![arg("condition", K::Array, D::Required), arg("x1", K::Array, D::Required), arg("x2", K::Array, D::Required)],
-            "Elements of x1 where condition is true, else of x2.",
+            "Elements of x1 where condition is true (non-zero), else of x2.",
             "x1 and x2 promoted",
-            vec![DType::Bool],
+            all_dtypes(),
         ),
         named(
             "clip",

@@ -26,12 +26,6 @@ impl Known {
 /// numpy quirks to decide on): empty this list.
 pub const KNOWN_FAILURES: &[Known] = &[
     Known {
-        cases: &["atan2(x, y)", "arctan2(x, y)", "copysign(x, y)", "hypot(x, y)", "logaddexp(x, y)", "nextafter(x, y)"],
-        dtypes: "uint16,int16",
-        why: "dtype float64, numpy's float32: the Float rule promotes uint16 with int16 to int32 first, then to \
-              float64; numpy's loops take both to float32, the smallest float holding both",
-    },
-    Known {
         cases: &[
             "equal(x, y)", "x == y", "not_equal(x, y)", "x != y", "less(x, y)", "x < y",
             "less_equal(x, y)", "x <= y", "greater(x, y)", "x > y", "greater_equal(x, y)", "x >= y",
@@ -45,12 +39,6 @@ pub const KNOWN_FAILURES: &[Known] = &[
         dtypes: "int*|uint*|bool",
         why: "dtype float32/float64, numpy's the integer type: numpy's reciprocal of integers is an integer \
               (1 // x); cubed-rs gives a float (the Array API defines it for floats only)",
-    },
-    Known {
-        cases: &["rint(x)"],
-        dtypes: "int*|uint*",
-        why: "the alias rint keeps integers as round does; numpy's rint of integers is a float (float32 for \
-              int16, float64 for int32, float16 for int8)",
     },
     Known {
         cases: &["x ** 2"],
@@ -83,7 +71,7 @@ pub const KNOWN_FAILURES: &[Known] = &[
 /// missing. Remove entries as cubed-rs accepts them.
 pub const REFUSED: &[Known] = &[
     Known {
-        cases: &["ceil(x)", "floor(x)", "trunc(x)", "fix(x)", "round(x)", "rint(x)", "signbit(x)", "square(x)"],
+        cases: &["ceil(x)", "floor(x)", "trunc(x)", "fix(x)", "round(x)", "signbit(x)", "square(x)"],
         dtypes: "bool",
         why: "no bool kernel (the Array API defines these for numeric dtypes); numpy computes them on bools",
     },
@@ -107,21 +95,11 @@ pub const REFUSED: &[Known] = &[
         why: "refused: a min or max of another type would change x's type (the Array API keeps it); numpy \
               promotes",
     },
-    Known {
-        cases: &["where(x, y, 0)", "where(x, 1.5, y)", "where(x, x, y)"],
-        dtypes: "int*|uint*|float*",
-        why: "where's condition must be bool (the Array API); numpy takes any dtype's truthiness",
-    },
 ];
 
 /// Layouts (shape, chunks) on which cubed-rs fails whatever the case. The
 /// harness evaluates only one group of cases on them, expecting it to fail.
-pub const BROKEN_LAYOUTS: &[(&[u64], &[u64], &str)] = &[
-    // Every task fails with "kernel error: cannot broadcast a chunk to [5, 6]",
-    // even for `x` alone: inputs whose chunk shape exceeds the array's
-    // shape (valid Zarr, v2 and v3; zarr-python and numpy read them).
-    (&[5, 6], &[8, 8], "chunks larger than the shape: every task fails"),
-];
+pub const BROKEN_LAYOUTS: &[(&[u64], &[u64], &str)] = &[];
 
 /// True when `text` matches `pattern` (`*` any text, `|` alternatives).
 pub fn matches(pattern: &str, text: &str) -> bool {
