@@ -628,12 +628,17 @@ mod tests {
         // The second round must read the partials as they are, with their field axis.
         refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], false, var, true))], arrays(), "gives");
         refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 1], true, var, true))], arrays(), "ending in one block of its 3 fields");
-        let mut wrong_type = arrays();
-        wrong_type[1] = typed(wrong_type[1].clone(), DType::Int64);
-        refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], true, var, true))], wrong_type, "reads its input 0 as it is (float64");
+        // An input that broadcasts to the domain but is not the partials.
+        let mut with_row = arrays();
+        with_row.push(array("row", &[6, 3], &[3, 3], false));
+        let reads_row = Op { id: "op-002".into(), ..op(round(&[2, 6, 3], &[1, 3, 3], true, var, true), vec![3], 2, 2) };
+        refused(vec![first(), reads_row], with_row, "reads its input 0 as it is (float64 of the domain's shape [2, 6, 3]), not 'row'");
         // A finish the function does not take, a round of partials that squeezes, a wrong accumulation type.
         refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], true, Some(Finish::Index), true))], arrays(), "cannot be finished as Index");
         refused(vec![op(round(&[8, 6], &[2, 3], false, None, true), vec![0], 1, 4)], arrays(), "keeps the reduced axes");
+        let mut f32_partials = arrays();
+        f32_partials[1] = typed(f32_partials[1].clone(), DType::Float32);
+        refused(vec![first()], f32_partials, "writes moments partials as float32; they are float64");
         let mut int_acc = round(&[8, 6], &[2, 3], false, None, false);
         if let OpKind::Reduce { acc_dtype, .. } = &mut int_acc {
             *acc_dtype = DType::Int64;
@@ -679,7 +684,8 @@ mod tests {
             (scan(&[10], &[2], cumulative(Some(1))), vec![0, 2], "writes shape [10] in chunks [2]"),
             (scan(&[10], &[4], ScanStage::Cumulative { include_initial: true, carry: Some(1) }), vec![0, 2], "writes shape [11]"),
             (scan_as(&[10], &[4], cumulative(Some(1)), 1, DType::Float64), vec![0, 2], "scans axis 1 of a 1-dimensional domain"),
-            (scan_as(&[10], &[4], cumulative(Some(1)), 0, DType::Bool), vec![0, 2], "numeric type, not bool"),
+            (scan_as(&[10], &[4], cumulative(Some(1)), 0, DType::Bool), vec![0, 2], "acc_dtype bool, output float64"),
+            (scan_as(&[10], &[4], cumulative(Some(1)), 0, DType::Float32), vec![0, 2], "acc_dtype float32, output float64"),
         ] {
             let e = plan(arrays(), ops(last, inputs)).validate().unwrap_err().to_string();
             assert!(e.contains(want), "{want}: {e}");

@@ -59,8 +59,8 @@ impl Op {
                 if out.shape.len() != domain_shape.len() {
                     return fail(format!("output has {} dimensions but a scan of a {}-dimensional domain keeps them all", out.shape.len(), domain_shape.len()));
                 }
-                if !acc_dtype.is_numeric() {
-                    return fail(format!("scans compute in a numeric type, not {acc_dtype}"));
+                if !acc_dtype.is_numeric() || out.dtype != *acc_dtype {
+                    return fail(format!("scans compute in a numeric type and write it: acc_dtype {acc_dtype}, output {}", out.dtype));
                 }
             }
         }
@@ -134,6 +134,11 @@ impl Op {
                             shape.push(domain_shape[k]);
                             chunks.push(domain_chunks[k]);
                         }
+                    }
+                }
+                if let (Some((_, dtype)), None) = (func.fields(), finish) {
+                    if out.dtype != dtype {
+                        return fail(format!("writes {} partials as {}; they are {dtype}", func.name(), out.dtype));
                     }
                 }
                 match (func.fields(), partial_in, finish) {
