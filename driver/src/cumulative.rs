@@ -83,7 +83,8 @@ fn cumulative(a: &Array, name: &'static str, func: ScanFunc, opts: &Cumulative) 
     let dtype = opts.dtype.unwrap_or(a.dtype().sum_type());
     if dtype == DType::Bool {
         return Err(CubedError::Invalid(format!(
-            "{name} with dtype bool is not supported: scans compute in a numeric type (numpy's running logical or/and is {name}(x, dtype=int64) > 0 or == 1)"
+            "{name} with dtype bool is not supported: scans compute in a numeric type; numpy's running logical {} is {name}(astype(x, bool)) > 0",
+            if func == ScanFunc::Sum { "or" } else { "and" }
         )));
     }
     let mut shape = a.shape().to_vec();

@@ -191,19 +191,19 @@ impl BlockReduce<'_> {
     /// Reduces one block whose first element is at `offset` of the domain.
     /// Data is cast to the accumulation type first; partials are decoded.
     pub fn block(&self, data: ChunkData, offset: &[u64]) -> Result<Partial, KernelError> {
-        let axes = self.axes;
-        let moments = matches!(self.func, ReduceFunc::Moments | ReduceFunc::NanMoments);
-        match (self.func.fields(), self.partial_in) {
-            (Some(_), false) if moments => Ok(Partial::Moments(moments::block(float64(data), axes, self.func == ReduceFunc::NanMoments)?)),
-            (Some(_), true) if moments => Ok(Partial::Moments(moments::merge_block(moments::decode(data)?.view(), axes)?)),
-            (Some(_), false) => {
+        use ReduceFunc::{ArgMax, ArgMin, Moments, NanArgMax, NanArgMin, NanMoments};
+        let (func, axes) = (self.func, self.axes);
+        Ok(match (func, self.partial_in) {
+            (Moments | NanMoments, false) => Partial::Moments(moments::block(float64(data), axes, func == NanMoments)?),
+            (Moments | NanMoments, true) => Partial::Moments(moments::merge_block(moments::decode(data)?.view(), axes)?),
+            (ArgMax | ArgMin | NanArgMax | NanArgMin, false) => {
                 let strides = arg::flat_strides(self.domain_shape, axes)?;
-                Ok(Partial::Arg(arg::block(&data.cast(self.acc_dtype), axes, offset, &strides, arg::Pick::of(self.func))?))
+                Partial::Arg(arg::block(&data.cast(self.acc_dtype), axes, offset, &strides, arg::Pick::of(func))?)
             }
-            (Some(_), true) => Ok(Partial::Arg(arg::merge_block(arg::decode(data, self.acc_dtype)?, axes, arg::Pick::of(self.func))?)),
-            (None, false) => Ok(Partial::Plain(plain(&data.cast(self.acc_dtype), self.func, axes)?)),
-            (None, true) => Err(KernelError(format!("{} partial results are single values, not blocks with a field axis", self.func.name()))),
-        }
+            (ArgMax | ArgMin | NanArgMax | NanArgMin, true) => Partial::Arg(arg::merge_block(arg::decode(data, self.acc_dtype)?, axes, arg::Pick::of(func))?),
+            (_, false) => Partial::Plain(plain(&data.cast(self.acc_dtype), func, axes)?),
+            (_, true) => return Err(KernelError(format!("{} partial results are single values, not blocks with a field axis", func.name()))),
+        })
     }
 
     /// The partial result of an empty group of blocks (a reduced axis of
@@ -291,8 +291,8 @@ fn same_shape(a: &[usize], b: &[usize]) -> Result<(), KernelError> {
 /// Folds `a` over `axes`, which stay as length-1 axes. Along the longest of
 /// them each element is mapped by `init` and folded in by `step`; the other
 /// axes then merge the accumulated states with `merge`. Starting with the
-/// longest axis keeps the intermediate states at most half the block (or the
-/// result itself, when every reduced axis has length 1).
+/// longest axis keeps the intermediate states to the block divided by that
+/// axis's length (the result itself when every reduced axis has length 1).
 pub(crate) fn fold_axes<T: Copy, A: Clone>(
     a: ArrayViewD<T>,
     axes: &[usize],
