@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use cubed_task::kernel::{BinaryOp, Node, ReduceFunc, UnaryOp};
+use cubed_task::kernel::{BinaryOp, Node, UnaryOp};
 use cubed_task::plan::Spec;
 use cubed_task::DType;
 
@@ -34,8 +34,10 @@ pub(crate) enum LogicalOp {
     Create { leaf: Node, name: &'static str },
     /// An elementwise operation.
     Map { kind: MapKind, args: Vec<Array> },
-    /// A reduction over `axes`.
-    Reduce { func: ReduceFunc, mean: bool, axes: Vec<usize>, split_every: u64, arg: Array },
+    /// A reduction (see [`crate::reduction`]).
+    Reduce { reduction: crate::reduction::Reduction, arg: Array },
+    /// A cumulative sum or product (see [`crate::cumulative`]).
+    Scan { scan: crate::cumulative::Scan, arg: Array },
     /// A change of chunking.
     Rechunk { arg: Array },
 }

@@ -22,6 +22,7 @@
 pub mod array;
 pub mod batch;
 pub mod creation;
+pub mod cumulative;
 pub mod destination;
 pub mod elementwise;
 pub mod error;
@@ -48,7 +49,11 @@ pub use cubed_task::DType;
 pub use elementwise::*;
 pub use error::{CubedError, Result};
 pub use planner::{build_plan, check_memory, BuiltPlan, Output, PlanOptions};
-pub use reduction::{max, mean, min, sum, Reduce};
+pub use cumulative::{cumulative_prod, cumulative_sum, Cumulative};
+pub use reduction::{
+    all, any, argmax, argmin, count_nonzero, max, mean, min, nanargmax, nanargmin, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar, prod, prod_as, std, sum,
+    sum_as, var, Reduce,
+};
 pub use runner::{LocalRunner, Runner};
 pub use scheduler::{execute, ComputeOptions, RunSummary};
 pub use summary::print_summary;

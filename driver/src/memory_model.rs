@@ -9,8 +9,8 @@
 //! encoded bytes next to the decoded array (one copy); writing holds the
 //! encoded bytes next to the array (one copy).
 
-use cubed_task::kernel::Node;
-use cubed_task::plan::{checked_product, ArrayMeta, OpKind, Plan};
+use cubed_task::kernel::{Node, ReduceFunc};
+use cubed_task::plan::{checked_product, ArrayMeta, OpKind, Plan, ScanStage};
 use cubed_task::DType;
 
 /// Extra chunk-sized buffers alive while one chunk is read (the encoded bytes).
@@ -130,6 +130,38 @@ fn extent_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Vec<u64> {
     }
 }
 
+/// Peak bytes of one reduce task besides writing its output chunk, from the
+/// (peak, resident) cost of evaluating its kernel over one block:
+///
+/// - the partial accumulated so far stays alive throughout;
+/// - each block is cast to the accumulation type (round 1; float64 for
+///   variances) or, in later rounds of partials with several fields,
+///   decoded into states; folding the reduced axis the block is longest
+///   along leaves at most the block divided by that axis's chunk length of
+///   states (the shortest reduced chunk length bounds it), and the next axis
+///   may copy that once more while the block's own partial is made;
+/// - at the end the partial is encoded or finished and cast to the output type.
+#[allow(clippy::too_many_arguments)]
+fn reduce_cost(peak: u64, resident: u64, domain_chunks: &[u64], axes: &[usize], func: ReduceFunc, acc: cubed_task::DType, partial_in: bool, out_chunk: u64) -> Option<u64> {
+    let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
+    let fields = func.fields().map_or(1, |(n, _)| n);
+    let state = func.state_bytes(acc);
+    let block = checked_product(domain_chunks)?;
+    let kept: Vec<u64> = domain_chunks.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &c)| c).collect();
+    let kept = checked_product(&kept)?;
+    // A later round over partials with several fields counts records of `fields` values.
+    let (block_states, kept_states) = if partial_in { (block / fields, kept / fields) } else { (block, kept) };
+    let read_size = if partial_in { state } else if func.fields() == Some((3, cubed_task::DType::Float64)) { 8 } else { acc.itemsize() };
+    let x = block_states.checked_mul(read_size)?;
+    let part = kept_states.checked_mul(state)?;
+    // Folding the reduced axis a block is longest along leaves at most the block over that axis's chunk length.
+    let shortest = axes.iter().filter_map(|&k| domain_chunks.get(k)).min().copied().unwrap_or(1).max(1);
+    let folded = (block_states / shortest).max(kept_states).checked_mul(state)?;
+    let reduce = peak.max(sum(&[resident, x, part])?).max(sum(&[x, folded.checked_mul(2)?, part])?);
+    let end = sum(&[kept_states.checked_mul((fields * 8).max(acc.itemsize()))?, out_chunk])?;
+    sum(&[part, reduce, end])
+}
+
 /// Projected peak bytes of one task of an op (including `reserved_mem`), or
 /// `None` when the projection does not fit in a `u64` (chunks far too large
 /// for any machine: the planner refuses the op).
@@ -144,13 +176,30 @@ pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize
             let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins)?;
             peak.max(sum(&[resident, write])?)
         }
-        OpKind::Reduce { kernel, domain_chunks, axes, acc_dtype, .. } => {
+        OpKind::Reduce { kernel, domain_chunks, axes, acc_dtype, func, partial_in, .. } => {
             let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins)?;
+            reduce_cost(peak, resident, domain_chunks, axes, *func, *acc_dtype, *partial_in, chunk_bytes(out)?)?.checked_add(write)?
+        }
+        OpKind::Scan { kernel, domain_chunks, axis, acc_dtype, stage, .. } => {
+            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins)?;
+            // The block cast to the scan's type.
             let cast = checked_product(domain_chunks)?.checked_mul(acc_dtype.itemsize())?;
-            let kept: Vec<u64> = domain_chunks.iter().enumerate().filter(|(k, _)| !axes.contains(k)).map(|(_, &c)| c).collect();
-            let partial = checked_product(&kept)?.checked_mul(acc_dtype.itemsize())?;
-            // acc + one partial alive while the next block is evaluated and reduced.
-            sum(&[peak.max(sum(&[resident, cast, partial])?), partial.checked_mul(2)?, write])?
+            let evaluated = peak.max(sum(&[resident, cast])?);
+            let task = match stage {
+                // The total along the axis: at most the block again (an axis of length 1 is copied).
+                ScanStage::Totals => evaluated.max(cast.checked_mul(2)?),
+                ScanStage::Cumulative { include_initial, carry } => {
+                    // Inclusive scans work in place; include_initial writes a new block.
+                    let scanned = if *include_initial { chunk_bytes(out)? } else { 0 };
+                    // The carry: one value per position across the axis, sliced from a decoded chunk.
+                    let carry = match carry.map(|c| ins.get(c).copied()) {
+                        Some(Some(m)) => sum(&[chunk_bytes(m)?.checked_mul(1 + READ_COPIES)?, (chunk_bytes(out)? / out.chunks[*axis].max(1)).max(acc_dtype.itemsize())])?,
+                        _ => 0,
+                    };
+                    evaluated.max(sum(&[cast, scanned, carry])?)
+                }
+            };
+            task.checked_add(write)?
         }
         OpKind::Copy { region } => {
             let src = ins[0];
@@ -224,5 +273,62 @@ mod tests {
         let plan = Plan { version: PLAN_VERSION, spec, arrays: vec![huge.clone(), huge], ops: vec![] };
         assert_eq!(projected_mem(&plan, &OpKind::Blockwise { kernel: Node::Input { input: 0 } }, &[0], 1), None);
         assert_eq!(projected_mem(&plan, &OpKind::Copy { region: vec![1 << 62, 1 << 62] }, &[0], 1), None);
+    }
+
+    fn reduce_kind(func: ReduceFunc, chunks: &[u64], acc: DType) -> OpKind {
+        OpKind::Reduce {
+            kernel: Node::Input { input: 0 },
+            domain_shape: vec![4, 4_000_000],
+            domain_chunks: chunks.to_vec(),
+            func,
+            axes: vec![0],
+            split_every: 2,
+            acc_dtype: acc,
+            divide_by: None,
+            squeeze: false,
+            partial_in: false,
+            finish: None,
+        }
+    }
+
+    #[test]
+    fn reductions_project_the_states_they_fold_and_keep() {
+        // Blocks of 2 x 4 million float64 (64 MB), reduced over axis 0.
+        let spec = Spec::new("memory://w").with_reserved_mem(0);
+        let input = array(&[4, 4_000_000], &[2, 4_000_000], DType::Float64);
+        let mem = |func: ReduceFunc, acc: DType, fields: u64, dtype: DType| {
+            let out = array(&[2, 4_000_000, fields], &[1, 4_000_000, fields], dtype);
+            let plan = Plan { version: PLAN_VERSION, spec: spec.clone(), arrays: vec![input.clone(), out], ops: vec![] };
+            projected_mem(&plan, &reduce_kind(func, &[2, 4_000_000], acc), &[0], 1).unwrap() - TASK_OVERHEAD
+        };
+        let block = 64_000_000;
+        let sum = mem(ReduceFunc::Sum, DType::Float64, 1, DType::Float64);
+        // Read (with its encoded copy), then the partial of the block and the one accumulated.
+        assert!(sum >= 2 * block + block, "{sum}");
+        // (count, sum, M2) states, 24 B per output element, several alive at once.
+        let var = mem(ReduceFunc::Moments, DType::Float64, 3, DType::Float64);
+        assert!(var >= block + 4 * 4_000_000 * 24, "{var}");
+        // (value, index) pairs, 16 B each.
+        let arg = mem(ReduceFunc::ArgMax, DType::Float64, 2, DType::Int64);
+        assert!(arg >= block + 4 * 4_000_000 * 16 && arg < var, "{arg} vs {var}");
+    }
+
+    #[test]
+    fn a_scan_projects_its_carry_and_its_include_initial_block() {
+        use cubed_task::kernel::reduce::scan::ScanFunc;
+        let spec = Spec::new("memory://w").with_reserved_mem(0);
+        // 1000 x 1000 float64 blocks; the carry is read from chunks of 7 x 1000.
+        let arrays = vec![array(&[4000, 1000], &[1000, 1000], DType::Float64), array(&[5, 1000], &[7, 1000], DType::Float64), array(&[4001, 1000], &[1000, 1000], DType::Float64)];
+        let plan = Plan { version: PLAN_VERSION, spec, arrays, ops: vec![] };
+        let mem = |include_initial: bool, carry: Option<usize>| {
+            let stage = ScanStage::Cumulative { include_initial, carry };
+            let kind = OpKind::Scan { kernel: Node::Input { input: 0 }, domain_shape: vec![4000, 1000], domain_chunks: vec![1000, 1000], axis: 0, func: ScanFunc::Sum, acc_dtype: DType::Float64, stage };
+            projected_mem(&plan, &kind, &[0, 1], 2).unwrap()
+        };
+        let block = 8_000_000;
+        // include_initial: the block and the scan into a new one, then the write (with its encoded copy).
+        assert!(mem(true, None) >= TASK_OVERHEAD + 2 * block + 2 * block, "{}", mem(true, None));
+        // The carry's chunk (decoded, with its encoded copy) and the slice of it, besides the two blocks.
+        assert_eq!(mem(true, Some(1)) - mem(true, None), 2 * 7 * 1000 * 8 + 1000 * 8);
     }
 }

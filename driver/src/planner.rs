@@ -9,16 +9,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use cubed_task::kernel::{Node, ReduceFunc};
+use cubed_task::kernel::Node;
 use cubed_task::plan::{
-    checked_product, saturating_product, ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, Spec, MAX_ARRAY_BYTES,
-    MAX_TASKS_PER_OP, PLAN_VERSION,
+    checked_product, clip_chunks, grid_shape, saturating_product, ArrayId, ArrayMeta, Codec, Location, Op, OpKind, Plan, ScanStage, Spec,
+    MAX_ARRAY_BYTES, MAX_TASKS_PER_OP, PLAN_VERSION,
 };
 use cubed_task::DType;
 
 use crate::array::{Array, LogicalOp};
+use crate::cumulative::Scan;
 use crate::error::{CubedError, Result};
 use crate::memory_model::projected_mem;
+use crate::reduction::Reduction;
 use crate::rechunk::plan_rechunk;
 
 /// The deepest chain of elementwise operations fused into one kernel. Kernels
@@ -72,7 +74,7 @@ fn args_of(a: &Array) -> Vec<Array> {
     match &a.node.op {
         LogicalOp::Stored { .. } | LogicalOp::Create { .. } => vec![],
         LogicalOp::Map { args, .. } => args.clone(),
-        LogicalOp::Reduce { arg, .. } | LogicalOp::Rechunk { arg } => vec![arg.clone()],
+        LogicalOp::Reduce { arg, .. } | LogicalOp::Scan { arg, .. } | LogicalOp::Rechunk { arg } => vec![arg.clone()],
     }
 }
 
@@ -159,7 +161,8 @@ impl Planner<'_> {
                 LogicalOp::Stored { url } => format!("array 'in-{id:03}' (input {url})"),
                 LogicalOp::Create { name, .. } => format!("array 'arr-{id:03}' (the result of {name})"),
                 LogicalOp::Map { kind, .. } => format!("array 'arr-{id:03}' (the result of {})", kind.name()),
-                LogicalOp::Reduce { func, mean, .. } => format!("array 'arr-{id:03}' (the result of {})", reduce_name(*func, *mean)),
+                LogicalOp::Reduce { reduction, .. } => format!("array 'arr-{id:03}' (the result of {})", reduction.name),
+                LogicalOp::Scan { scan, .. } => format!("array 'arr-{id:03}' (the result of {})", scan.name),
                 LogicalOp::Rechunk { .. } => format!("array 'arr-{id:03}' (the result of rechunk)"),
             };
             return Err(CubedError::Invalid(format!("{what}: {e}")));
@@ -175,7 +178,7 @@ impl Planner<'_> {
                 c.iter().any(|cid| matches!(self.graph.nodes[cid].node.op, LogicalOp::Rechunk { .. }))
             });
             let store = match &a.node.op {
-                LogicalOp::Stored { .. } | LogicalOp::Reduce { .. } | LogicalOp::Rechunk { .. } => true,
+                LogicalOp::Stored { .. } | LogicalOp::Reduce { .. } | LogicalOp::Scan { .. } | LogicalOp::Rechunk { .. } => true,
                 LogicalOp::Create { .. } => consumed_by_rechunk,
                 LogicalOp::Map { .. } => !self.opts.fuse || consumers > 1 || consumed_by_rechunk,
             };
@@ -207,7 +210,7 @@ impl Planner<'_> {
             for id in roots {
                 let kernel_root = match &self.node(id).node.op {
                     LogicalOp::Map { .. } | LogicalOp::Create { .. } => Some(id),
-                    LogicalOp::Reduce { arg, .. } if !self.stored.contains(&arg.node.id) => Some(arg.node.id),
+                    LogicalOp::Reduce { arg, .. } | LogicalOp::Scan { arg, .. } if !self.stored.contains(&arg.node.id) => Some(arg.node.id),
                     _ => None,
                 };
                 let Some(root) = kernel_root else { continue };
@@ -259,20 +262,25 @@ impl Planner<'_> {
         let kernel = self.kernel(root, &index);
         let inputs: Vec<ArrayId> = sources.iter().map(|s| index[s]).collect();
         let a = self.node(id);
+        let arg = self.node(root);
+        let (domain_shape, domain_chunks) = (arg.shape().to_vec(), arg.chunks().to_vec());
         let kind = match &a.node.op {
-            LogicalOp::Reduce { func, mean, axes, .. } => {
-                let arg = self.node(root);
-                OpKind::Reduce {
-                    kernel,
-                    domain_shape: arg.shape().to_vec(),
-                    domain_chunks: arg.chunks().to_vec(),
-                    func: *func,
-                    axes: axes.clone(),
-                    split_every: 2,
-                    acc_dtype: acc_dtype(*func, *mean, arg.dtype()),
-                    divide_by: None,
-                    squeeze: false,
-                }
+            LogicalOp::Reduce { reduction: r, .. } => OpKind::Reduce {
+                kernel,
+                domain_shape,
+                domain_chunks,
+                func: r.func,
+                axes: r.axes.clone(),
+                split_every: 2,
+                acc_dtype: r.acc,
+                divide_by: None,
+                squeeze: false,
+                partial_in: false,
+                finish: r.finish,
+            },
+            LogicalOp::Scan { scan, .. } => {
+                let stage = ScanStage::Cumulative { include_initial: scan.include_initial, carry: None };
+                OpKind::Scan { kernel, domain_shape, domain_chunks, axis: scan.axis, func: scan.func, acc_dtype: a.dtype(), stage }
             }
             _ => OpKind::Blockwise { kernel },
         };
@@ -376,7 +384,7 @@ impl Planner<'_> {
         let read_of = |i: ArrayId| -> Option<u64> {
             let a = &self.plan.arrays[i];
             let elems = match &kind {
-                OpKind::Reduce { domain_shape, .. } => checked_product(domain_shape)?.min(checked_product(&a.shape)?),
+                OpKind::Reduce { domain_shape, .. } | OpKind::Scan { domain_shape, .. } => checked_product(domain_shape)?.min(checked_product(&a.shape)?),
                 _ => checked_product(&a.shape)?,
             };
             elems.checked_mul(a.dtype.itemsize())
@@ -421,7 +429,8 @@ impl Planner<'_> {
                 self.push_op(OpKind::Blockwise { kernel }, inputs, out, names)?;
                 self.array_of.insert(id, out);
             }
-            LogicalOp::Reduce { func, mean, axes, split_every, arg } => self.emit_reduce(&a, *func, *mean, axes, *split_every, arg)?,
+            LogicalOp::Reduce { reduction, arg } => self.emit_reduce(&a, reduction, arg)?,
+            LogicalOp::Scan { scan, arg } => self.emit_scan(&a, scan, arg)?,
             LogicalOp::Rechunk { arg } => {
                 let src = self.array_of[&arg.node.id];
                 let budget = self.spec.allowed_mem.saturating_sub(self.spec.reserved_mem.saturating_add(crate::memory_model::TASK_OVERHEAD));
@@ -463,38 +472,58 @@ impl Planner<'_> {
         })
     }
 
-    fn emit_reduce(&mut self, a: &Array, func: ReduceFunc, mean: bool, axes: &[usize], split_every: u64, arg: &Array) -> Result<()> {
+    /// The kernel a reduction or scan evaluates over its argument's domain:
+    /// the stored argument itself, or its fused computation; the op inputs
+    /// and the names of the fused operations.
+    fn arg_kernel(&self, arg: &Array) -> (Node, Vec<ArrayId>, Vec<String>) {
+        if self.stored.contains(&arg.node.id) {
+            return (Node::Input { input: 0 }, vec![self.array_of[&arg.node.id]], vec![]);
+        }
+        let (sources, _) = self.fused_sources(arg.node.id);
+        let index: HashMap<u64, usize> = sources.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+        let kernel = self.kernel(arg.node.id, &index);
+        (kernel, sources.iter().map(|s| self.array_of[s]).collect(), self.fused_names(arg.node.id))
+    }
+
+    /// The rounds of a reduction: each combines up to `split_every` blocks per
+    /// reduced axis into partials (kept with length 1, plus a trailing field
+    /// axis for partials with several fields), until one block remains.
+    fn emit_reduce(&mut self, a: &Array, r: &Reduction, arg: &Array) -> Result<()> {
         let id = a.node.id;
-        let (mut kernel, mut inputs, mut fused) = if self.stored.contains(&arg.node.id) {
-            (Node::Input { input: 0 }, vec![self.array_of[&arg.node.id]], vec![])
-        } else {
-            let (sources, _) = self.fused_sources(arg.node.id);
-            let index: HashMap<u64, usize> = sources.iter().enumerate().map(|(i, &s)| (s, i)).collect();
-            let k = self.kernel(arg.node.id, &index);
-            (k, sources.iter().map(|s| self.array_of[s]).collect(), self.fused_names(arg.node.id))
-        };
-        fused.push(reduce_name(func, mean));
-        let acc = acc_dtype(func, mean, arg.dtype());
+        let (mut kernel, mut inputs, mut fused) = self.arg_kernel(arg);
+        fused.push(r.name.to_string());
+        let axes = &r.axes;
+        let fields = r.func.fields();
+        let partial_dtype = fields.map_or(r.acc, |(_, d)| d);
         let mut domain_shape = arg.shape().to_vec();
         let mut domain_chunks = arg.chunks().to_vec();
         // At most the argument's element count, which `check_sizes` bounded.
         let count: u64 = axes.iter().map(|&k| arg.shape()[k]).product();
         for round in 1.. {
-            let grid = cubed_task::plan::grid_shape(&domain_shape, &domain_chunks);
-            let last = axes.iter().all(|&k| grid[k].div_ceil(split_every) <= 1);
-            let keep_shape: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { grid[k].div_ceil(split_every) } else { domain_shape[k] }).collect();
-            let keep_chunks: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { 1 } else { domain_chunks[k] }).collect();
+            let grid = grid_shape(&domain_shape, &domain_chunks);
+            let last = axes.iter().all(|&k| grid[k].div_ceil(r.split_every) <= 1);
+            // An empty reduced axis still gives one partial (the identity).
+            let mut keep_shape: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { grid[k].div_ceil(r.split_every).max(1) } else { domain_shape[k] }).collect();
+            let mut keep_chunks: Vec<u64> = (0..grid.len()).map(|k| if axes.contains(&k) { 1 } else { domain_chunks[k] }).collect();
+            let partial_in = round > 1 && fields.is_some();
+            if let (Some((n, _)), false) = (fields, partial_in) {
+                keep_shape.push(n);
+                keep_chunks.push(n);
+            }
             let kind = OpKind::Reduce {
                 kernel: kernel.clone(),
                 domain_shape: domain_shape.clone(),
                 domain_chunks: domain_chunks.clone(),
-                func,
-                axes: axes.to_vec(),
-                split_every,
-                acc_dtype: acc,
-                divide_by: (last && mean).then_some(count as f64),
+                // Later rounds merge partials: nansum's are plain sums.
+                func: if round > 1 { r.func.merge_func() } else { r.func },
+                axes: axes.clone(),
+                split_every: r.split_every,
+                acc_dtype: r.acc,
+                divide_by: (last && r.mean).then_some(count as f64),
                 // keepdims: the result keeps the reduced axes (length 1).
                 squeeze: last && a.ndim() != arg.ndim(),
+                partial_in,
+                finish: if last { r.finish } else { None },
             };
             if last {
                 let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
@@ -502,10 +531,10 @@ impl Planner<'_> {
                 self.array_of.insert(id, out);
                 return Ok(());
             }
-            let m = meta(&format!("arr-{id:03}-round{round}"), Location::Intermediate, &keep_shape, &keep_chunks, acc, Some(self.opts.intermediate_codec));
+            let m = meta(&format!("arr-{id:03}-round{round}"), Location::Intermediate, &keep_shape, &keep_chunks, partial_dtype, Some(self.opts.intermediate_codec));
             let out = self.push_array(m);
             self.push_op(kind, inputs, out, std::mem::take(&mut fused))?;
-            fused = vec![format!("{}-combine", reduce_name(func, mean))];
+            fused = vec![format!("{}-combine", r.name)];
             kernel = Node::Input { input: 0 };
             inputs = vec![out];
             domain_shape = keep_shape;
@@ -513,34 +542,79 @@ impl Planner<'_> {
         }
         unreachable!("the loop returns on the last round")
     }
-}
 
-/// The user-facing name of a reduction (`sum`, `mean`, `min`, `max`).
-fn reduce_name(func: ReduceFunc, mean: bool) -> String {
-    if mean {
-        "mean".into()
-    } else {
-        format!("{func:?}").to_lowercase()
+    /// A cumulative sum or product: the carries of the blocks (see
+    /// [`Planner::emit_carry`]), then one scan task per block.
+    fn emit_scan(&mut self, a: &Array, scan: &Scan, arg: &Array) -> Result<()> {
+        let id = a.node.id;
+        let (kernel, mut inputs, mut fused) = self.arg_kernel(arg);
+        let domain = Domain { kernel, shape: arg.shape().to_vec(), chunks: arg.chunks().to_vec(), fused: fused.clone() };
+        let carry = self.emit_carry(id, &domain, &inputs, scan, a.shape(), a.dtype(), 1)?;
+        fused.push(scan.name.to_string());
+        let stage = ScanStage::Cumulative { include_initial: scan.include_initial, carry: carry.map(|_| inputs.len()) };
+        inputs.extend(carry);
+        let out = self.add_array(id, a.shape(), a.chunks(), a.dtype());
+        let kind = OpKind::Scan { kernel: domain.kernel, domain_shape: domain.shape, domain_chunks: domain.chunks, axis: scan.axis, func: scan.func, acc_dtype: a.dtype(), stage };
+        self.push_op(kind, inputs, out, fused)?;
+        self.array_of.insert(id, out);
+        Ok(())
+    }
+
+    /// The carry of a scan of `domain` (read through `inputs`) into
+    /// `out_shape`: per output block along the axis, the total of the domain
+    /// blocks before it. `None` when the output has one block along the axis;
+    /// else the include_initial scan of the block totals (one task per domain
+    /// block), itself planned this way, so any number of blocks is scanned in
+    /// bounded memory.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_carry(&mut self, id: u64, domain: &Domain, inputs: &[ArrayId], scan: &Scan, out_shape: &[u64], dtype: DType, level: u32) -> Result<Option<ArrayId>> {
+        let axis = scan.axis;
+        if grid_shape(out_shape, &clip_chunks(out_shape, &domain.chunks))[axis] <= 1 {
+            return Ok(None);
+        }
+        let codec = Some(self.opts.intermediate_codec);
+        let blocks = grid_shape(&domain.shape, &domain.chunks)[axis];
+        let (mut totals_shape, mut totals_chunks) = (domain.shape.clone(), domain.chunks.clone());
+        totals_shape[axis] = blocks;
+        totals_chunks[axis] = 1;
+        let totals = self.push_array(meta(&format!("arr-{id:03}-totals{level}"), Location::Intermediate, &totals_shape, &totals_chunks, dtype, codec));
+        let kind = OpKind::Scan {
+            kernel: domain.kernel.clone(),
+            domain_shape: domain.shape.clone(),
+            domain_chunks: domain.chunks.clone(),
+            axis,
+            func: scan.func,
+            acc_dtype: dtype,
+            stage: ScanStage::Totals,
+        };
+        let mut names = domain.fused.clone();
+        names.push(format!("{}-totals", scan.name));
+        self.push_op(kind, inputs.to_vec(), totals, names)?;
+        // Scan the totals as many at a time as the domain's blocks hold along the axis (at least 2).
+        let mut chunks = domain.chunks.clone();
+        chunks[axis] = domain.chunks[axis].max(2);
+        let mut carry_shape = totals_shape.clone();
+        carry_shape[axis] = blocks + 1;
+        let of_totals = Domain { kernel: Node::Input { input: 0 }, shape: totals_shape, chunks, fused: vec![] };
+        let initial = Scan { include_initial: true, ..*scan };
+        let carry_of_totals = self.emit_carry(id, &of_totals, &[totals], &initial, &carry_shape, dtype, level + 1)?;
+        let carry = self.push_array(meta(&format!("arr-{id:03}-carry{level}"), Location::Intermediate, &carry_shape, &of_totals.chunks, dtype, codec));
+        let stage = ScanStage::Cumulative { include_initial: true, carry: carry_of_totals.map(|_| 1) };
+        let kind = OpKind::Scan { kernel: of_totals.kernel, domain_shape: of_totals.shape, domain_chunks: of_totals.chunks, axis, func: scan.func, acc_dtype: dtype, stage };
+        let mut carry_inputs = vec![totals];
+        carry_inputs.extend(carry_of_totals);
+        self.push_op(kind, carry_inputs, carry, vec![format!("{}-carry", scan.name)])?;
+        Ok(Some(carry))
     }
 }
 
-/// The type partial results of a reduction are kept in.
-fn acc_dtype(func: ReduceFunc, mean: bool, input: DType) -> DType {
-    match (func, mean, input) {
-        (_, true, d) => mean_type(d),
-        (ReduceFunc::Sum, false, d) => d.sum_type(),
-        (_, false, DType::Bool) => DType::Int64,
-        (_, false, d) => d,
-    }
-}
-
-/// The type of a mean (numpy: float64 for integers and bools, floats keep theirs).
-pub(crate) fn mean_type(d: DType) -> DType {
-    if d.is_float() {
-        d
-    } else {
-        DType::Float64
-    }
+/// What a scan op evaluates: its kernel over a domain of `shape` in blocks
+/// of `chunks`, and the names of the operations fused into it.
+struct Domain {
+    kernel: Node,
+    shape: Vec<u64>,
+    chunks: Vec<u64>,
+    fused: Vec<String>,
 }
 
 fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DType, codec: Option<Codec>) -> ArrayMeta {

@@ -10,13 +10,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::ChunkData;
-use crate::dtype::DType;
 use crate::error::TaskError;
 use crate::faults::{self, Fault, Faults};
-use crate::kernel::reduce::{combine_partials, reduce};
-use crate::kernel::{KernelInputs, Node, ReduceFunc};
+use crate::kernel::reduce::{scan, BlockReduce, Partial};
+use crate::kernel::{KernelInputs, Node};
 use crate::memory::TaskMemory;
-use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan, MAX_TASKS_PER_OP};
+use crate::plan::{block_pieces, block_region, grid_shape, unravel, ArrayId, Op, OpKind, Plan, ScanStage, MAX_TASKS_PER_OP};
 use crate::storage::{read_region, write_chunk, StoreUrl, ZarrArray};
 
 /// A plan with its digest, resolved URLs and lazily opened arrays; cheap to
@@ -168,13 +167,22 @@ impl LoadedPlan {
                 let data = kernel.evaluate(&region, &inputs)?.cast(out_meta.dtype);
                 write_chunk(&out, &out_meta.chunks, &coords, data)?
             }
-            OpKind::Reduce { kernel, domain_shape, domain_chunks, func, axes, split_every, acc_dtype, divide_by, squeeze } => {
+            OpKind::Reduce { kernel, domain_shape, domain_chunks, func, axes, split_every, acc_dtype, divide_by, squeeze, partial_in, finish } => {
                 // Output block coordinates with the reduced axes kept.
                 let mut keep = coords.clone();
                 if *squeeze {
                     for &k in axes {
                         keep.insert(k, 0);
                     }
+                }
+                // Partials with several fields have a trailing field axis the domain
+                // lacks (first round) or the output lacks (last round).
+                match (func.fields(), partial_in, finish) {
+                    (Some(_), false, None) => {
+                        keep.pop();
+                    }
+                    (Some(_), true, Some(_)) => keep.push(0),
+                    _ => {}
                 }
                 let grid = grid_shape(domain_shape, domain_chunks);
                 let (first, spans) = reduce_group(&keep, &grid, axes, *split_every).ok_or_else(|| {
@@ -183,22 +191,31 @@ impl LoadedPlan {
                         op.id
                     ))
                 })?;
-                let mut acc: Option<ChunkData> = None;
+                let ctx = BlockReduce { func: *func, axes, acc_dtype: *acc_dtype, partial_in: *partial_in, domain_shape };
+                let mut acc: Option<Partial> = None;
                 for i in 0..spans.iter().product::<u64>() {
                     let rel = unravel(i, &spans);
                     let block: Vec<u64> = first.iter().zip(&rel).map(|(&f, &r)| f + r).collect();
                     let region = block_region(&block, domain_chunks, domain_shape);
-                    let part = reduce(&kernel.evaluate(&region, &inputs)?.cast(*acc_dtype), *func, axes)?;
+                    let offset: Vec<u64> = region.iter().map(|&(a, _)| a).collect();
+                    let part = ctx.block(kernel.evaluate(&region, &inputs)?, &offset)?;
                     acc = Some(match acc {
                         None => part,
-                        Some(a) => combine_partials(a, part, *func)?,
+                        Some(a) => a.merge(part, *func)?,
                     });
                 }
-                let mut result = match acc {
+                let partial = match acc {
                     Some(a) => a,
                     // Only an empty reduced axis gives an empty group (see `reduce_group`).
-                    None => empty_reduction(*func, *acc_dtype, &keep, axes, domain_chunks, domain_shape)?,
+                    None => {
+                        let mut dims = group_dims(&keep, axes, domain_chunks, domain_shape);
+                        if *partial_in {
+                            dims.pop();
+                        }
+                        ctx.identity(&dims)?
+                    }
                 };
+                let mut result = partial.finish(*func, *finish)?;
                 if let Some(n) = divide_by {
                     let n = ChunkData::full(out_meta.dtype, &[], *n);
                     result = crate::kernel::BinaryOp::Divide.apply(result, n, out_meta.dtype)?;
@@ -206,6 +223,30 @@ impl LoadedPlan {
                 if *squeeze {
                     result = result.squeeze(axes);
                 }
+                write_chunk(&out, &out_meta.chunks, &coords, result.cast(out_meta.dtype))?
+            }
+            OpKind::Scan { kernel, domain_shape, domain_chunks, axis, func, acc_dtype, stage } => {
+                let region = block_region(&coords, domain_chunks, domain_shape);
+                let data = if region.iter().any(|&(a, b)| a == b) {
+                    // The extra last block of an include_initial scan reads nothing.
+                    ChunkData::full(*acc_dtype, &region.iter().map(|&(a, b)| (b - a) as usize).collect::<Vec<_>>(), 0.0)
+                } else {
+                    kernel.evaluate(&region, &inputs)?.cast(*acc_dtype)
+                };
+                let result = match stage {
+                    ScanStage::Totals => scan::total(&data, *func, *axis)?,
+                    ScanStage::Cumulative { include_initial, carry } => {
+                        let mut out_region = block_region(&coords, &out_meta.chunks, &out_meta.shape);
+                        let (a, b) = out_region[*axis];
+                        let mut result = scan::scan(data, *func, *axis, *include_initial, (b - a) as usize)?;
+                        if let Some(c) = carry {
+                            // The carry of this block: the total of every block before it.
+                            out_region[*axis] = (coords[*axis], coords[*axis] + 1);
+                            result = scan::add_carry(result, &inputs.read(*c, &out_region)?.cast(*acc_dtype), *func, *axis)?;
+                        }
+                        result
+                    }
+                };
                 write_chunk(&out, &out_meta.chunks, &coords, result.cast(out_meta.dtype))?
             }
             OpKind::Copy { region } => {
@@ -259,20 +300,11 @@ fn reduce_group(keep: &[u64], grid: &[u64], axes: &[usize], split_every: u64) ->
     Some((first, spans))
 }
 
-/// The partial result of reducing an empty group (a reduced axis of length
-/// 0): numpy's identity, zeros for a sum (so a mean divides 0 by 0 and gives
-/// NaN); min and max have none, as in numpy.
-fn empty_reduction(func: ReduceFunc, dtype: DType, keep: &[u64], axes: &[usize], chunks: &[u64], shape: &[u64]) -> Result<ChunkData, TaskError> {
-    if func != ReduceFunc::Sum {
-        let name = if func == ReduceFunc::Min { "minimum" } else { "maximum" };
-        return Err(TaskError::fatal(format!("zero-size array to reduction operation {name} which has no identity")));
-    }
-    let dims: Vec<usize> = block_region(keep, chunks, shape)
-        .iter()
-        .enumerate()
-        .map(|(k, &(a, b))| if axes.contains(&k) { 1 } else { (b - a) as usize })
-        .collect();
-    Ok(ChunkData::full(dtype, &dims, 0.0))
+/// The shape of a reduction's partial result for an empty group (a reduced
+/// axis of length 0): the output block `keep` (reduced axes kept) with
+/// length 1 along the reduced axes.
+fn group_dims(keep: &[u64], axes: &[usize], chunks: &[u64], shape: &[u64]) -> Vec<usize> {
+    block_region(keep, chunks, shape).iter().enumerate().map(|(k, &(a, b))| if axes.contains(&k) { 1 } else { (b - a) as usize }).collect()
 }
 
 /// The inputs of one op as seen by its kernel. An input the kernel uses more
@@ -294,7 +326,7 @@ impl<'a> OpInputs<'a> {
         let arrays = op.inputs.iter().map(|&id| plan.array(id)).collect::<Result<_, _>>()?;
         let mut uses = vec![0; op.inputs.len()];
         let kernel = match &op.kind {
-            OpKind::Blockwise { kernel } | OpKind::Reduce { kernel, .. } => Some(kernel),
+            OpKind::Blockwise { kernel } | OpKind::Reduce { kernel, .. } | OpKind::Scan { kernel, .. } => Some(kernel),
             OpKind::Copy { .. } => None,
         };
         for node in kernel.map(Node::walk).unwrap_or_default() {
@@ -366,6 +398,7 @@ mod tests {
 
     #[test]
     fn resume_refuses_an_unvalidated_task_count_before_allocating() {
+        use crate::dtype::DType;
         use crate::plan::{ArrayMeta, Codec, Location, Spec, PLAN_VERSION};
         let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4], chunks: vec![1], dtype: DType::Float64, codec: Some(Codec::None) };
         let kernel = Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] };
@@ -376,17 +409,9 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_sum_is_zero_and_an_empty_min_or_max_is_an_error() {
+    fn an_empty_group_has_length_1_along_the_reduced_axes() {
         // Domain [5, 0] in chunks [2, 1], reducing axis 1: output block 2 holds one row.
-        let zero = empty_reduction(ReduceFunc::Sum, DType::Float64, &[2, 0], &[1], &[2, 1], &[5, 0]).unwrap();
-        assert_eq!(zero.shape(), &[1, 1]);
-        assert_eq!(zero.to_f64_vec(), vec![0.0]);
-        let zero = empty_reduction(ReduceFunc::Sum, DType::Int64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap();
-        assert_eq!((zero.shape(), zero.dtype()), (&[2usize, 1][..], DType::Int64));
-        let e = empty_reduction(ReduceFunc::Min, DType::Float64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap_err();
-        assert_eq!(e.message, "zero-size array to reduction operation minimum which has no identity");
-        assert!(!e.retryable);
-        let e = empty_reduction(ReduceFunc::Max, DType::Float64, &[0, 0], &[1], &[2, 1], &[5, 0]).unwrap_err();
-        assert!(e.message.contains("maximum"), "{}", e.message);
+        assert_eq!(group_dims(&[2, 0], &[1], &[2, 1], &[5, 0]), vec![1, 1]);
+        assert_eq!(group_dims(&[0, 0], &[1], &[2, 1], &[5, 0]), vec![2, 1]);
     }
 }

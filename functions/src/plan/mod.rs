@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::dtype::DType;
+use crate::kernel::reduce::scan::ScanFunc;
+use crate::kernel::reduce::Finish;
 use crate::kernel::{Node, ReduceFunc};
 
 mod sizes;
@@ -224,6 +226,36 @@ pub enum OpKind {
         divide_by: Option<f64>,
         /// True on the last round: drop the reduced axes from the output.
         squeeze: bool,
+        /// True when the domain holds partial results of an earlier round of
+        /// a function with several fields per partial ([`ReduceFunc::fields`]):
+        /// the kernel reads them as they are, with their trailing field axis.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partial_in: bool,
+        /// For functions with several fields per partial: how the last round
+        /// turns them into results. Without it the output holds partials,
+        /// with the trailing field axis.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finish: Option<Finish>,
+    },
+    /// One task per output chunk of a scan (cumulative sum or product) along
+    /// `axis`: per domain block, its total ([`ScanStage::Totals`]) or its
+    /// running totals with the carry of the blocks before
+    /// ([`ScanStage::Cumulative`]).
+    Scan {
+        /// Elementwise computation feeding the scan (fused predecessors).
+        kernel: Node,
+        /// Shape of the domain the kernel is evaluated over.
+        domain_shape: Vec<u64>,
+        /// Block shape of that domain (one block per task).
+        domain_chunks: Vec<u64>,
+        /// The axis scanned.
+        axis: usize,
+        /// Running sums or products.
+        func: ScanFunc,
+        /// Type the scan computes and writes in (the kernel's result is cast to it).
+        acc_dtype: DType,
+        /// What the op writes.
+        stage: ScanStage,
     },
     /// A rechunk stage: copy the input to the output one region at a time. Each
     /// region is a whole number of output chunks, so every write is a whole chunk.
@@ -233,12 +265,34 @@ pub enum OpKind {
     },
 }
 
+/// What a scan op writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScanStage {
+    /// The total of each domain block along the axis: the output is the
+    /// domain with that axis one element per block (in chunks of 1).
+    Totals,
+    /// Each domain block's running totals (the output has the domain's
+    /// chunks), combined with the carry of the blocks before it.
+    Cumulative {
+        /// Start with the identity (exclusive scan, one more element along
+        /// the axis: numpy's `include_initial`).
+        include_initial: bool,
+        /// The op input holding the carry: per block along the axis, the
+        /// total of all the blocks before it (the include_initial scan of the
+        /// block totals, one more than the domain's blocks along the axis).
+        /// `None` when the output has a single block along the axis.
+        carry: Option<usize>,
+    },
+}
+
 impl OpKind {
     /// A short name for tables.
     pub fn name(&self) -> &'static str {
         match self {
             OpKind::Blockwise { .. } => "blockwise",
             OpKind::Reduce { .. } => "reduce",
+            OpKind::Scan { .. } => "scan",
             OpKind::Copy { .. } => "rechunk",
         }
     }
@@ -521,6 +575,8 @@ mod tests {
             acc_dtype: DType::Float64,
             divide_by: None,
             squeeze,
+            partial_in: false,
+            finish: None,
         };
         let reduced = || vec![array("in", &[8, 8], &[2, 2], false), array("out", &[8], &[2], true)];
         plan(reduced(), vec![op(reduce(&[8, 8], &[1], 4, true), vec![0], 1, 4)]).validate().unwrap();
@@ -533,6 +589,105 @@ mod tests {
             (reduce(&[HUGE, 8], &[1], 4, true), "reduction domain: shape [9223372036854775808, 8]"),
         ] {
             let e = plan(reduced(), vec![op(kind, vec![0], 1, 4)]).validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+    }
+
+    #[test]
+    fn validate_checks_partials_with_fields() {
+        use crate::kernel::reduce::Finish;
+        use crate::kernel::ReduceFunc;
+        // var of [8, 6] in blocks [2, 3] over axis 0, split_every 2: round 1 writes
+        // [2, 6, 3] (count, sum, M2) partials, round 2 finishes them into [6].
+        let typed = |mut a: ArrayMeta, d: DType| {
+            a.dtype = d;
+            a
+        };
+        let arrays = || vec![array("in", &[8, 6], &[2, 3], false), array("partials", &[2, 6, 3], &[1, 3, 3], true), array("out", &[6], &[3], true)];
+        let round = |domain_shape: &[u64], domain_chunks: &[u64], partial_in: bool, finish: Option<Finish>, squeeze: bool| OpKind::Reduce {
+            kernel: Node::Input { input: 0 },
+            domain_shape: domain_shape.to_vec(),
+            domain_chunks: domain_chunks.to_vec(),
+            func: ReduceFunc::Moments,
+            axes: vec![0],
+            split_every: 2,
+            acc_dtype: DType::Float64,
+            divide_by: None,
+            squeeze,
+            partial_in,
+            finish,
+        };
+        let var = Some(Finish::Var { correction: 1.0 });
+        let first = || op(round(&[8, 6], &[2, 3], false, None, false), vec![0], 1, 4);
+        let last = |kind: OpKind| Op { id: "op-002".into(), ..op(kind, vec![1], 2, 2) };
+        plan(arrays(), vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], true, var, true))]).validate().unwrap();
+        let refused = |ops: Vec<Op>, arrays: Vec<ArrayMeta>, want: &str| {
+            let e = plan(arrays, ops).validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        };
+        // The second round must read the partials as they are, with their field axis.
+        refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], false, var, true))], arrays(), "gives");
+        refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 1], true, var, true))], arrays(), "ending in one block of its 3 fields");
+        // An input that broadcasts to the domain but is not the partials.
+        let mut with_row = arrays();
+        with_row.push(array("row", &[6, 3], &[3, 3], false));
+        let reads_row = Op { id: "op-002".into(), ..op(round(&[2, 6, 3], &[1, 3, 3], true, var, true), vec![3], 2, 2) };
+        refused(vec![first(), reads_row], with_row, "reads its input 0 as it is (float64 of the domain's shape [2, 6, 3]), not 'row'");
+        // A finish the function does not take, a round of partials that squeezes, a wrong accumulation type.
+        refused(vec![first(), last(round(&[2, 6, 3], &[1, 3, 3], true, Some(Finish::Index), true))], arrays(), "cannot be finished as Index");
+        refused(vec![op(round(&[8, 6], &[2, 3], false, None, true), vec![0], 1, 4)], arrays(), "keeps the reduced axes");
+        let mut f32_partials = arrays();
+        f32_partials[1] = typed(f32_partials[1].clone(), DType::Float32);
+        refused(vec![first()], f32_partials, "writes moments partials as float32; they are float64");
+        let mut int_acc = round(&[8, 6], &[2, 3], false, None, false);
+        if let OpKind::Reduce { acc_dtype, .. } = &mut int_acc {
+            *acc_dtype = DType::Int64;
+        }
+        refused(vec![op(int_acc, vec![0], 1, 4)], arrays(), "moments accumulates in float64, not int64");
+        // Single-value functions take neither.
+        let mut sum = round(&[8, 6], &[2, 3], false, var, true);
+        if let OpKind::Reduce { func, .. } = &mut sum {
+            *func = ReduceFunc::Sum;
+        }
+        refused(vec![op(sum, vec![0], 2, 2)], arrays(), "single-value partials");
+    }
+
+    #[test]
+    fn validate_checks_scans_and_their_carries() {
+        use crate::kernel::reduce::scan::ScanFunc;
+        // cumulative_sum of [10] in blocks [4]: totals [3] in chunks [1], their
+        // include_initial scan [4] (the carry), then the scan of the data.
+        let arrays = || vec![array("in", &[10], &[4], false), array("totals", &[3], &[1], true), array("carry", &[4], &[4], true), array("out", &[10], &[4], true)];
+        let scan_as = |shape: &[u64], chunks: &[u64], stage: ScanStage, axis: usize, acc_dtype: DType| OpKind::Scan {
+            kernel: Node::Input { input: 0 },
+            domain_shape: shape.to_vec(),
+            domain_chunks: chunks.to_vec(),
+            axis,
+            func: ScanFunc::Sum,
+            acc_dtype,
+            stage,
+        };
+        let scan = |shape: &[u64], chunks: &[u64], stage: ScanStage| scan_as(shape, chunks, stage, 0, DType::Float64);
+        let ops = |last: OpKind, inputs: Vec<ArrayId>| {
+            vec![
+                op(scan(&[10], &[4], ScanStage::Totals), vec![0], 1, 3),
+                Op { id: "op-002".into(), ..op(scan(&[3], &[4], ScanStage::Cumulative { include_initial: true, carry: None }), vec![1], 2, 1) },
+                Op { id: "op-003".into(), ..op(last, inputs, 3, 3) },
+            ]
+        };
+        let cumulative = |carry| ScanStage::Cumulative { include_initial: false, carry };
+        plan(arrays(), ops(scan(&[10], &[4], cumulative(Some(1))), vec![0, 2])).validate().unwrap();
+        for (last, inputs, want) in [
+            (scan(&[10], &[4], cumulative(None)), vec![0, 2], "scans 3 blocks along axis 0 without a carry"),
+            (scan(&[10], &[4], cumulative(Some(2))), vec![0, 2], "its carry is input 2, but the op has 2 input(s)"),
+            (scan(&[10], &[4], cumulative(Some(0))), vec![0, 2], "needs [4] float64"),
+            (scan(&[10], &[2], cumulative(Some(1))), vec![0, 2], "writes shape [10] in chunks [2]"),
+            (scan(&[10], &[4], ScanStage::Cumulative { include_initial: true, carry: Some(1) }), vec![0, 2], "writes shape [11]"),
+            (scan_as(&[10], &[4], cumulative(Some(1)), 1, DType::Float64), vec![0, 2], "scans axis 1 of a 1-dimensional domain"),
+            (scan_as(&[10], &[4], cumulative(Some(1)), 0, DType::Bool), vec![0, 2], "acc_dtype bool, output float64"),
+            (scan_as(&[10], &[4], cumulative(Some(1)), 0, DType::Float32), vec![0, 2], "acc_dtype float32, output float64"),
+        ] {
+            let e = plan(arrays(), ops(last, inputs)).validate().unwrap_err().to_string();
             assert!(e.contains(want), "{want}: {e}");
         }
     }

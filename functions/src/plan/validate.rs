@@ -26,7 +26,7 @@ impl Op {
                 }
                 check_array_sizes(&out.shape, region, out.dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): copy region: {e}", self.id, out.describe())))?;
             }
-            OpKind::Reduce { domain_shape, domain_chunks, axes, split_every, acc_dtype, squeeze, .. } => {
+            OpKind::Reduce { domain_shape, domain_chunks, func, axes, split_every, acc_dtype, divide_by, squeeze, partial_in, finish, .. } => {
                 check_array_sizes(domain_shape, domain_chunks, *acc_dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): reduction domain: {e}", self.id, out.describe())))?;
                 if let Some(&k) = axes.iter().find(|&&k| k >= domain_shape.len()) {
                     return fail(format!("reduces axis {k} of a {}-dimensional domain", domain_shape.len()));
@@ -34,12 +34,33 @@ impl Op {
                 if axes.windows(2).any(|w| w[0] >= w[1]) {
                     return fail(format!("reduced axes {axes:?} are not strictly increasing"));
                 }
+                if let Err(m) = check_reduce_fields(*func, *acc_dtype, *partial_in, *finish, divide_by.is_some(), *squeeze, domain_shape, domain_chunks, axes) {
+                    return fail(m);
+                }
                 let kept = if *squeeze { domain_shape.len() - axes.len() } else { domain_shape.len() };
+                // With several fields per partial: out of data into partials adds the field axis, finishing drops it.
+                let kept = match (func.fields(), partial_in, finish) {
+                    (Some(_), false, None) => kept + 1,
+                    (Some(_), true, Some(_)) => kept - 1,
+                    _ => kept,
+                };
                 if out.shape.len() != kept {
                     return fail(format!("output has {} dimensions but reducing axes {axes:?} of a {}-dimensional domain gives {kept}", out.shape.len(), domain_shape.len()));
                 }
                 if *split_every < 2 {
                     return fail(format!("split_every is {split_every}; it must be at least 2"));
+                }
+            }
+            OpKind::Scan { domain_shape, domain_chunks, axis, acc_dtype, .. } => {
+                check_array_sizes(domain_shape, domain_chunks, *acc_dtype).map_err(|e| PlanError::Size(format!("{} (writing {}): scan domain: {e}", self.id, out.describe())))?;
+                if *axis >= domain_shape.len() {
+                    return fail(format!("scans axis {axis} of a {}-dimensional domain", domain_shape.len()));
+                }
+                if out.shape.len() != domain_shape.len() {
+                    return fail(format!("output has {} dimensions but a scan of a {}-dimensional domain keeps them all", out.shape.len(), domain_shape.len()));
+                }
+                if !acc_dtype.is_numeric() || out.dtype != *acc_dtype {
+                    return fail(format!("scans compute in a numeric type and write it: acc_dtype {acc_dtype}, output {}", out.dtype));
                 }
             }
         }
@@ -100,8 +121,11 @@ impl Op {
         };
         match &self.kind {
             OpKind::Blockwise { kernel } => check_kernel(kernel, &out.shape)?,
-            OpKind::Reduce { kernel, domain_shape, domain_chunks, axes, split_every, squeeze, .. } => {
+            OpKind::Reduce { kernel, domain_shape, domain_chunks, func, axes, split_every, squeeze, partial_in, finish, .. } => {
                 check_kernel(kernel, domain_shape)?;
+                if *partial_in {
+                    self.check_partials_read(plan, kernel, domain_shape, *func)?;
+                }
                 let grid = grid_shape(domain_shape, domain_chunks);
                 let (mut shape, mut chunks) = (Vec::new(), Vec::new());
                 for k in 0..domain_shape.len() {
@@ -111,7 +135,8 @@ impl Op {
                         }
                         (true, true) => {}
                         (true, false) => {
-                            shape.push(grid[k].div_ceil(*split_every));
+                            // An empty reduced axis still gives one partial (the identity).
+                            shape.push(grid[k].div_ceil(*split_every).max(1));
                             chunks.push(1);
                         }
                         (false, _) => {
@@ -120,6 +145,22 @@ impl Op {
                         }
                     }
                 }
+                if let (Some((_, dtype)), None) = (func.fields(), finish) {
+                    if out.dtype != dtype {
+                        return fail(format!("writes {} partials as {}; they are {dtype}", func.name(), out.dtype));
+                    }
+                }
+                match (func.fields(), partial_in, finish) {
+                    (Some((n, _)), false, None) => {
+                        shape.push(n);
+                        chunks.push(n);
+                    }
+                    (Some(_), true, Some(_)) => {
+                        shape.pop();
+                        chunks.pop();
+                    }
+                    _ => {}
+                }
                 let got = clip_chunks(&out.shape, &out.chunks);
                 let want = clip_chunks(&shape, &chunks);
                 if out.shape != shape || got != want {
@@ -127,6 +168,28 @@ impl Op {
                         "reducing axes {axes:?} of domain {domain_shape:?} in blocks {domain_chunks:?} gives shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
                         out.shape, out.chunks
                     ));
+                }
+            }
+            OpKind::Scan { kernel, domain_shape, domain_chunks, axis, acc_dtype, stage, .. } => {
+                check_kernel(kernel, domain_shape)?;
+                let blocks = grid_shape(domain_shape, domain_chunks)[*axis];
+                let (mut shape, mut chunks) = (domain_shape.clone(), domain_chunks.clone());
+                match stage {
+                    ScanStage::Totals => {
+                        shape[*axis] = blocks;
+                        chunks[*axis] = 1;
+                    }
+                    ScanStage::Cumulative { include_initial, .. } => shape[*axis] += u64::from(*include_initial),
+                }
+                let (got, want) = (clip_chunks(&out.shape, &out.chunks), clip_chunks(&shape, &chunks));
+                if out.shape != shape || got != want {
+                    return fail(format!(
+                        "a scan along axis {axis} of domain {domain_shape:?} in blocks {domain_chunks:?} writes shape {shape:?} in chunks {want:?}, but the output is {:?} in chunks {:?}",
+                        out.shape, out.chunks
+                    ));
+                }
+                if let ScanStage::Cumulative { carry, .. } = stage {
+                    self.check_carry(plan, *carry, *axis, blocks, *acc_dtype)?;
                 }
             }
             OpKind::Copy { region } => {
@@ -144,6 +207,88 @@ impl Op {
         }
         Ok(())
     }
+}
+
+impl Op {
+    /// A later round of a reduction with several fields per partial reads the
+    /// partial array of the round before as it is: the kernel is that input,
+    /// of the partials' type and of the domain's shape.
+    fn check_partials_read(&self, plan: &Plan, kernel: &Node, domain_shape: &[u64], func: crate::kernel::ReduceFunc) -> Result<(), PlanError> {
+        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, plan.arrays[self.output].name)));
+        let Some((_, dtype)) = func.fields() else {
+            return fail(format!("{} has single-value partials, so no round reads partials with a field axis", func.name()));
+        };
+        match (kernel, self.inputs.first().map(|&i| &plan.arrays[i])) {
+            (Node::Input { input: 0 }, Some(a)) if a.dtype == dtype && a.shape == domain_shape => Ok(()),
+            (_, a) => fail(format!(
+                "a round over {} partials reads its input 0 as it is ({dtype} of the domain's shape {domain_shape:?}), not {}",
+                func.name(),
+                a.map_or("nothing".to_string(), |a| format!("'{}' ({} of shape {:?}) through kernel {kernel:?}", a.name, a.dtype, a.shape))
+            )),
+        }
+    }
+
+    /// The carry of a cumulative scan over `blocks` domain blocks along
+    /// `axis`: an input of the output's shape but with `blocks + 1` values
+    /// along the axis, in the scan's type; none only for a single output block.
+    fn check_carry(&self, plan: &Plan, carry: Option<usize>, axis: usize, blocks: u64, acc_dtype: DType) -> Result<(), PlanError> {
+        let out = &plan.arrays[self.output];
+        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, out.name)));
+        let Some(c) = carry else {
+            let out_blocks = out.grid_shape()[axis];
+            return if out_blocks > 1 { fail(format!("scans {out_blocks} blocks along axis {axis} without a carry from the blocks before")) } else { Ok(()) };
+        };
+        let Some(&id) = self.inputs.get(c) else {
+            return fail(format!("its carry is input {c}, but the op has {} input(s)", self.inputs.len()));
+        };
+        let a = &plan.arrays[id];
+        let mut shape = out.shape.clone();
+        shape[axis] = blocks + 1;
+        if a.shape != shape || a.dtype != acc_dtype {
+            return fail(format!("its carry '{}' is {:?} {}, but a scan of {blocks} blocks along axis {axis} needs {shape:?} {acc_dtype}", a.name, a.shape, a.dtype));
+        }
+        Ok(())
+    }
+}
+
+/// The rules of a reduction's partials: the accumulation type a function
+/// requires, and, for functions with several fields per partial, a domain of
+/// partials that holds whole records in a trailing axis and a finish only on
+/// the last round; single-value functions take neither.
+#[allow(clippy::too_many_arguments)]
+fn check_reduce_fields(
+    func: crate::kernel::ReduceFunc,
+    acc_dtype: DType,
+    partial_in: bool,
+    finish: Option<crate::kernel::reduce::Finish>,
+    divides: bool,
+    squeeze: bool,
+    domain_shape: &[u64],
+    domain_chunks: &[u64],
+    axes: &[usize],
+) -> Result<(), String> {
+    if let Some(d) = func.required_acc().filter(|&d| d != acc_dtype) {
+        return Err(format!("{} accumulates in {d}, not {acc_dtype}", func.name()));
+    }
+    let Some((n, _)) = func.fields() else {
+        return match (partial_in, finish) {
+            (false, None) => Ok(()),
+            _ => Err(format!("{} has single-value partials: no partial_in or finish", func.name())),
+        };
+    };
+    if divides {
+        return Err(format!("{} partials are finished, not divided", func.name()));
+    }
+    match finish {
+        Some(f) if !func.takes(f) => return Err(format!("{} partials cannot be finished as {f:?}", func.name())),
+        None if squeeze => return Err(format!("a round writing {} partials keeps the reduced axes", func.name())),
+        _ => {}
+    }
+    let last = domain_shape.len().checked_sub(1);
+    if partial_in && (domain_shape.last() != Some(&n) || domain_chunks.last() != Some(&n) || axes.iter().any(|&k| Some(k) == last)) {
+        return Err(format!("a round over {} partials needs a domain ending in one block of its {n} fields, not {domain_shape:?} in {domain_chunks:?} reducing {axes:?}", func.name()));
+    }
+    Ok(())
 }
 
 impl Plan {

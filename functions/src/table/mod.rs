@@ -343,7 +343,7 @@ mod tests {
         assert_eq!(by_operator("-", 2).map(|f| f.name), Some("subtract"));
         assert_eq!(by_operator("//", 2).map(|f| f.name), Some("floor_divide"));
         assert_eq!(lookup("arctan2").map(|f| f.name), Some("atan2"));
-        assert_eq!(lookup("sum").unwrap().signature(), "sum(x, *, axis=None, keepdims=False, split_every=None)");
+        assert_eq!(lookup("sum").unwrap().signature(), "sum(x, *, axis=None, dtype=None, keepdims=False, split_every=None)");
         assert_eq!(close_names("sqr")[0], "sqrt");
         assert!(close_names("maximun").contains(&"maximum"));
     }
