@@ -52,7 +52,12 @@ fn measured_memory_stays_within_the_projection_for_every_op_kind() {
     kinds.extend(check("sqrt(astype(a * 1000, int16))", &[("a", &a)], &d.join("sqrt.zarr"), d));
     kinds.extend(check("floor_divide(astype(a * 1000, int16), astype(b * 100 + 1, uint8)) % 7", &[("a", &a), ("b", &b)], &d.join("ints.zarr"), d));
     kinds.extend(check("maximum(a, b) - minimum(a, b)", &[("a", &a), ("b", &b)], &d.join("maxmin.zarr"), d));
-    for kind in ["blockwise", "reduce", "rechunk"] {
+    // Reductions with several fields per partial, arg-reductions and scans.
+    kinds.extend(check("var(a, axis=0)", &[("a", &a)], &d.join("var.zarr"), d));
+    kinds.extend(check("nanmean(where(a > 0.9, nan, a), axis=1)", &[("a", &a)], &d.join("nanmean.zarr"), d));
+    kinds.extend(check("argmax(a, axis=1)", &[("a", &a)], &d.join("argmax.zarr"), d));
+    kinds.extend(check("cumulative_sum(a, axis=0)", &[("a", &a)], &d.join("cumsum.zarr"), d));
+    for kind in ["blockwise", "reduce", "rechunk", "scan"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} op was exercised: {kinds:?}");
     }
 }
