@@ -132,6 +132,44 @@ fn check_weak_integer(op: BinaryOp, a: &Array, b: &Array, compute: DType) -> Res
     )))
 }
 
+/// numpy 2 compares a signed integer with a `uint64` exactly, although
+/// their promoted type is float64 (which would make `2**63 - 2 == 2**63 - 1`
+/// true): the signed side is negative, or compares as `uint64`. Covers arrays
+/// of any signed type and Python integers against `uint64` arrays.
+fn compare_signed_with_uint64(op: BinaryOp, a: &Array, b: &Array) -> Result<Option<Array>> {
+    use BinaryOp as B;
+    if !op.is_comparison() {
+        return Ok(None);
+    }
+    let signed = |x: &Array, other: &Array| {
+        x.dtype().kind() == cubed_task::dtype::Kind::Signed && other.dtype() == DType::Uint64 && !other.is_weak() && (!x.is_weak() || constant_value(x).is_some_and(|v| v < 0.0))
+    };
+    // Put the signed operand on the left, mirroring the comparison.
+    let (s, u, op) = if signed(a, b) {
+        (a, b, op)
+    } else if signed(b, a) {
+        let mirrored = match op {
+            B::Less => B::Greater,
+            B::LessEqual => B::GreaterEqual,
+            B::Greater => B::Less,
+            B::GreaterEqual => B::LessEqual,
+            other => other,
+        };
+        (b, a, mirrored)
+    } else {
+        return Ok(None);
+    };
+    let s = if s.is_weak() { astype(s, DType::Int64)? } else { s.clone() };
+    let zero = crate::scalar(s.spec(), 0.0, DType::Int64);
+    let negative = binary(B::Less, &s, &zero)?;
+    let as_unsigned = binary(op, &astype(&s, DType::Uint64)?, u)?;
+    // A negative value is less than (and not equal to) every uint64.
+    Ok(Some(match op {
+        B::Less | B::LessEqual | B::NotEqual => binary(B::LogicalOr, &negative, &as_unsigned)?,
+        _ => binary(B::LogicalAnd, &logical_not(&negative)?, &as_unsigned)?,
+    }))
+}
+
 /// The types a function accepts, for error messages.
 fn accepted(accepts: impl Fn(DType) -> bool) -> String {
     let names: Vec<&str> = DType::ALL.into_iter().filter(|&d| accepts(d)).map(DType::name).collect();
@@ -141,6 +179,9 @@ fn accepted(accepts: impl Fn(DType) -> bool) -> String {
 /// A binary elementwise function (see [`cubed_task::table::elementwise`]),
 /// with numpy's promotion and weak scalars.
 pub fn binary(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
+    if let Some(exact) = compare_signed_with_uint64(op, a, b)? {
+        return Ok(exact);
+    }
     let promoted = check_weak_integer(op, a, b, result_type(a, b))?;
     let compute = if a.is_weak() || b.is_weak() { op.compute_type(promoted) } else { op.compute_type_of(a.dtype(), b.dtype()) };
     if !op.accepts(compute) {
