@@ -84,7 +84,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// Writes a 6 × 4 array with values `seed * 100 + i` to `url` (through cubed itself).
 fn make_input(s: &Scratch, rel: &str, seed: u32) {
-    let expr = format!("asarray(((0, 1, 2, 3), (4, 5, 6, 7), (8, 9, 10, 11), (12, 13, 14, 15), (16, 17, 18, 19), (20, 21, 22, 23)), chunks=(2, 2)) + {}", seed * 100);
+    let expr = format!("asarray(((0, 1, 2, 3), (4, 5, 6, 7), (8, 9, 10, 11), (12, 13, 14, 15), (16, 17, 18, 19), (20, 21, 22, 23)), dtype=float64, chunks=(2, 2)) + {}", seed * 100);
     std::fs::create_dir_all(s.path(rel).parent().unwrap()).unwrap();
     ok(&s.0, &["eval", &expr, "-o", &s.s(rel), "-q", "--work-dir", &s.work()]);
 }

@@ -161,12 +161,20 @@ impl<'e> Args<'e> {
         }
     }
 
-    /// A number or nested tuple of numbers: row-major values and shape.
-    pub(crate) fn nested(&mut self, name: &str) -> Result<(Vec<f64>, Vec<u64>), SyntaxError> {
-        fn walk(v: &Value, depth: usize, shape: &mut Vec<u64>, out: &mut Vec<f64>, s: Span) -> Result<(), SyntaxError> {
+    /// A number or nested tuple of numbers: row-major values, shape, and the
+    /// type numpy infers for them (bool when all are bools, int64 when all
+    /// are integers or bools, else float64).
+    pub(crate) fn nested(&mut self, name: &str) -> Result<(Vec<f64>, Vec<u64>, DType), SyntaxError> {
+        fn walk(v: &Value, depth: usize, shape: &mut Vec<u64>, out: &mut Vec<f64>, kind: &mut DType, s: Span) -> Result<(), SyntaxError> {
             match v {
-                Value::Int(i) => out.push(exact_int(*i, s)?),
-                Value::Float(f) => out.push(*f),
+                Value::Int(i) => {
+                    out.push(exact_int(*i, s)?);
+                    *kind = (*kind).max(DType::Int64);
+                }
+                Value::Float(f) => {
+                    out.push(*f);
+                    *kind = DType::Float64;
+                }
                 Value::Bool(b) => out.push(f64::from(u8::from(*b))),
                 Value::Tuple(items) => {
                     if shape.len() == depth {
@@ -175,7 +183,7 @@ impl<'e> Args<'e> {
                         return Err(err("asarray: nested tuples must all have the same length (a rectangular array)", s));
                     }
                     for x in items {
-                        walk(x, depth + 1, shape, out, s)?;
+                        walk(x, depth + 1, shape, out, kind, s)?;
                     }
                 }
                 other => return Err(err(format!("asarray needs numbers or tuples of numbers, found {}", other.describe()), s)),
@@ -186,8 +194,12 @@ impl<'e> Args<'e> {
             (Value::None, _) => return Err(self.missing(name)),
             other => other,
         };
-        let (mut shape, mut values) = (vec![], vec![]);
-        walk(&v, 0, &mut shape, &mut values, s)?;
-        Ok((values, shape))
+        let (mut shape, mut values, mut kind) = (vec![], vec![], DType::Bool);
+        walk(&v, 0, &mut shape, &mut values, &mut kind, s)?;
+        // An empty tuple holds no values: numpy makes it float64.
+        if values.is_empty() {
+            kind = DType::Float64;
+        }
+        Ok((values, shape, kind))
     }
 }

@@ -139,8 +139,8 @@ pub(crate) fn call(f: &Function, a: &mut Args, spec: &Spec, span: Span) -> Resul
             }
         }
         "asarray" => {
-            let (values, shape) = a.nested("obj")?;
-            let dtype = a.dtype("dtype")?.unwrap_or(DType::Float64);
+            let (values, shape, inferred) = a.nested("obj")?;
+            let dtype = a.dtype("dtype")?.unwrap_or(inferred);
             let chunks = a.chunks(&shape, dtype)?;
             crate::asarray(spec, values, &shape, &chunks, dtype)
         }
