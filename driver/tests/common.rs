@@ -23,6 +23,16 @@ pub fn cubed(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Runs a script with the venv python (numpy, zarr-python 3); returns its
+/// stdout, failing the test with its output when it fails.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/python-env.sh", python.display());
+    let out = std::process::Command::new(python).arg("-c").arg(script).args(args).output().expect("python runs");
+    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A fresh, empty directory under the system temp dir for one test.
 pub fn temp(label: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("cubed-test-{label}-{}", std::process::id()));

@@ -12,21 +12,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use cubed::{Array, DType, Output, PlanOptions};
 use cubed_task::kernel::Node;
 use cubed_task::plan::OpKind;
 
-/// The venv python (numpy, zarr-python 3); returns stdout.
-fn python(script: &str, args: &[&str]) -> String {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/python-env.sh", python.display());
-    let out = Command::new(python).arg("-c").arg(script).args(args).output().expect("python runs");
-    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Writes the input arrays (Zarr v3, chunks that do not divide the shapes,
 /// and one single-chunk array) into argv[1].

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use cubed::{DType, Output, PlanOptions};
@@ -132,14 +131,6 @@ fn more_tasks_than_the_maximum_is_a_plan_time_error() {
     assert!(built.plan.ops.iter().all(|op| op.num_tasks <= cubed_task::plan::MAX_TASKS_PER_OP));
 }
 
-/// The venv python (numpy, zarr-python 3).
-fn python(script: &str, args: &[&str]) -> String {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/python-env.sh", python.display());
-    let out = Command::new(python).arg("-c").arg(script).args(args).output().expect("python runs");
-    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Reads each output with zarr-python and compares it with a numpy expression
 /// (shape, dtype and values, NaN equal to NaN). argv: (PATH NUMPY_EXPR)...

@@ -10,8 +10,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use cubed::{Array, Cumulative, DType, Reduce, Spec};
@@ -210,14 +208,6 @@ if failures:
 print("ok", len(spec["cases"]))
 "#;
 
-/// The venv python (numpy 2); returns stdout, failing the test with stderr.
-fn python(script: &str, args: &[&str]) -> String {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/python-env.sh", python.display());
-    let out = Command::new(python).arg("-c").arg(script).args(args).output().expect("python runs");
-    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `n` values in [0, 1) rounded to eighths (exact sums, and ties for arg reductions).
 fn eighths(n: usize, seed: u64) -> Vec<f64> {
