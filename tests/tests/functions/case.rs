@@ -84,6 +84,17 @@ pub enum Compare {
     /// accumulation in another order (`sum`, `mean`): up to `2 * x.size *
     /// eps` times the numpy expression evaluated on `abs(x)`.
     Accumulated,
+    /// As [`Compare::Accumulated`], for products (`prod`, `cumulative_prod`):
+    /// where some order of multiplication could leave the result type's
+    /// normal range (the product of x's magnitudes above 1 exceeds its max, or
+    /// of those below 1 falls below its smallest normal: huge values,
+    /// subnormals), any value is accepted. numpy multiplies in its order,
+    /// cubed-rs per chunk and then across chunks (a scan: carry times the
+    /// running product of the chunk), so one may overflow to inf, or
+    /// underflow to 0 and lose precision, where the other does not, and then
+    /// give inf, 0 or NaN (inf times 0). Elsewhere the order changes only the
+    /// rounding; the sign of a zero is the same in any order.
+    Product,
     /// As [`Compare::Values`], but a zero may have either sign: the Array API
     /// leaves `maximum(-0.0, +0.0)` to the implementation (numpy returns the
     /// second operand, cubed-rs the first); so `minimum`, `clip`, `min`, `max`.
@@ -152,6 +163,12 @@ impl Case {
     /// Floats may differ by the rounding of an accumulation (see [`Compare::Accumulated`]).
     pub const fn accumulated(mut self) -> Case {
         self.compare = Compare::Accumulated;
+        self
+    }
+
+    /// A product: over- and underflow may depend on the order (see [`Compare::Product`]).
+    pub const fn product(mut self) -> Case {
+        self.compare = Compare::Product;
         self
     }
 
