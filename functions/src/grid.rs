@@ -40,6 +40,10 @@ pub struct BlockPiece {
 /// The blocks of size `chunks` that `region` overlaps, row-major, with the
 /// overlapping part of each.
 pub fn block_pieces(region: &[(u64, u64)], chunks: &[u64]) -> Vec<BlockPiece> {
+    // An empty region overlaps no block.
+    if region.iter().any(|&(a, b)| b <= a) {
+        return vec![];
+    }
     let first: Vec<u64> = region.iter().zip(chunks).map(|(&(a, _), &c)| a / c).collect();
     let last: Vec<u64> = region.iter().zip(chunks).map(|(&(_, b), &c)| (b.max(1) - 1) / c).collect();
     let spans: Vec<u64> = first.iter().zip(&last).map(|(&f, &l)| l - f + 1).collect();
@@ -61,4 +65,17 @@ pub fn block_pieces(region: &[(u64, u64)], chunks: &[u64]) -> Vec<BlockPiece> {
 /// Chunks as an array stores them: at most the shape, at least 1.
 pub fn clip_chunks(shape: &[u64], chunks: &[u64]) -> Vec<u64> {
     chunks.iter().zip(shape).map(|(&c, &s)| c.min(s).max(1)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_region_has_no_pieces() {
+        assert!(block_pieces(&[(2, 2)], &[2]).is_empty());
+        assert!(block_pieces(&[(0, 4), (3, 3)], &[2, 2]).is_empty());
+        let p = block_pieces(&[(1, 3)], &[2]);
+        assert_eq!(p.iter().map(|p| (p.coords.clone(), p.local.clone(), p.offset.clone())).collect::<Vec<_>>(), vec![(vec![0], vec![(1, 2)], vec![0]), (vec![1], vec![(0, 1)], vec![1])]);
+    }
 }
