@@ -372,8 +372,9 @@ pub fn triu(x: &Array, k: i64) -> Result<Array> {
 fn triangle(name: &'static str, x: &Array, k: i64, keep: BinaryOp) -> Result<Array> {
     let n = x.ndim();
     if n < 2 {
+        let numpy = if n == 1 { "; numpy would broadcast a 1-d x to 2-d" } else { "" };
         return Err(CubedError::Invalid(format!(
-            "{name}: x must have at least 2 dimensions (the Array API's rule; numpy would broadcast), but it has shape {:?}",
+            "{name}: x must have at least 2 dimensions (the Array API's rule{numpy}), but it has shape {:?}",
             x.shape()
         )));
     }

@@ -346,7 +346,7 @@ const ERROR_CASES: &[(&str, &str, &str, &str)] = &[
     ("linspace(-1, 1, 5, dtype=uint8)", "gives -1, which uint8 cannot hold", "np.linspace(-1, 1, 5, dtype=np.uint8)", ""),
     ("full((2,), 300.0, dtype=uint8)", "full: Python integer 300 out of bounds for uint8", "np.full((2,), 300.0, dtype=np.uint8)", ""),
     ("full((2,), nan, dtype=int32)", "full: cannot convert float NaN to int32", "np.full((2,), np.nan, dtype=np.int32)", ""),
-    ("tril(x1)", "tril: x must have at least 2 dimensions (the Array API's rule; numpy would broadcast), but it has shape [8]", "np.tril(x1)", ""),
+    ("tril(x1)", "tril: x must have at least 2 dimensions (the Array API's rule; numpy would broadcast a 1-d x to 2-d), but it has shape [8]", "np.tril(x1)", ""),
     ("triu(x2, k=1.5)", "triu: k must be an integer, found the float 1.5", "np.triu(x2, k=1.5)", ""),
 ];
 
@@ -404,7 +404,7 @@ fn triangles_are_one_fused_blockwise_op_without_a_mask_or_rechunk() {
         }
     }
     let e = cubed::triu(&cubed::arange(&s, 0.0, 3.0, 1.0, 2, DType::Int64).unwrap(), 0).unwrap_err().to_string();
-    assert_eq!(e, "triu: x must have at least 2 dimensions (the Array API's rule; numpy would broadcast), but it has shape [3]");
+    assert_eq!(e, "triu: x must have at least 2 dimensions (the Array API's rule; numpy would broadcast a 1-d x to 2-d), but it has shape [3]");
     // Diagonals far beyond the matrix select what its edges do, without overflow.
     let all = cubed::tril(&x, i64::MAX).unwrap();
     let none = cubed::tril(&x, i64::MIN).unwrap();
