@@ -7,6 +7,7 @@
 
 mod args;
 mod creation;
+mod lex;
 pub mod parse;
 mod statistics;
 mod value;
