@@ -40,6 +40,44 @@ pub(crate) enum LogicalOp {
     Scan { scan: crate::cumulative::Scan, arg: Array },
     /// A change of chunking.
     Rechunk { arg: Array },
+    /// A kernel node reading its arguments over other regions than its own
+    /// (views, contractions, concatenations, stencils); `name` is the
+    /// function that made it, for plan labels.
+    Regional { node: Regional, args: Vec<Array>, name: &'static str },
+}
+
+/// The kernel nodes of [`LogicalOp::Regional`], without their arguments.
+#[derive(Clone)]
+pub(crate) enum Regional {
+    /// See [`crate::view`].
+    View(cubed_task::kernel::View),
+    /// Block products of a contraction (see [`crate::linalg`]), summed by the
+    /// reduction that consumes them.
+    Dot(cubed_task::kernel::Dot),
+    /// See [`crate::concat`].
+    Concat(cubed_task::kernel::Concat),
+    /// See [`crate::stencil`].
+    Halo(cubed_task::kernel::Halo),
+}
+
+impl Regional {
+    /// The kernel node applying this to argument kernels.
+    pub fn apply(&self, mut args: Vec<Node>) -> Node {
+        let mut next = || Box::new(args.remove(0));
+        match self {
+            Regional::View(view) => Node::View { view: view.clone(), arg: next() },
+            Regional::Dot(dot) => Node::Dot { dot: dot.clone(), lhs: next(), rhs: next() },
+            Regional::Halo(halo) => Node::Halo { halo: halo.clone(), arg: next() },
+            Regional::Concat(concat) => Node::Concat { concat: concat.clone(), parts: args },
+        }
+    }
+
+    /// True when the node can produce any chunking of its result (a rechunk
+    /// of it is the same node with other chunks); a contraction's blocks
+    /// are fixed by its operands.
+    pub fn any_chunks(&self) -> bool {
+        !matches!(self, Regional::Dot(_))
+    }
 }
 
 /// The elementwise operations.

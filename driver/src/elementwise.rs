@@ -32,7 +32,7 @@ fn weak_with(scalar: DType, array: DType) -> DType {
     }
 }
 
-fn broadcast_shapes(args: &[&Array]) -> Result<Vec<u64>> {
+pub(crate) fn broadcast_shapes(args: &[&Array]) -> Result<Vec<u64>> {
     let n = args.iter().map(|a| a.ndim()).max().unwrap_or(0);
     let mut shape = vec![1u64; n];
     for a in args {

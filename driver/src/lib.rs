@@ -21,12 +21,16 @@
 
 pub mod array;
 pub mod batch;
+pub mod concat;
 pub mod creation;
 pub mod cumulative;
 pub mod destination;
 pub mod elementwise;
 pub mod error;
 pub mod expr;
+pub mod indexing;
+pub mod linalg;
+pub mod manipulation;
 pub mod memory_model;
 pub mod planner;
 pub mod progress;
@@ -35,7 +39,9 @@ pub mod reduction;
 pub mod runner;
 pub mod scheduler;
 pub mod size;
+pub mod stencil;
 pub mod summary;
+pub mod view;
 pub mod workdir;
 
 use std::sync::Arc;
@@ -48,6 +54,10 @@ pub use cubed_task::plan::{Codec, Plan, Spec};
 pub use cubed_task::DType;
 pub use elementwise::*;
 pub use error::{CubedError, Result};
+pub use concat::{concat, pad, stack, unstack};
+pub use indexing::{getitem, Index, Slice};
+pub use linalg::{inner, matmul, outer, tensordot, tensordot_n, vecdot};
+pub use manipulation::*;
 pub use planner::{build_plan, check_memory, BuiltPlan, Output, PlanOptions};
 pub use cumulative::{cumulative_prod, cumulative_sum, Cumulative};
 pub use reduction::{
@@ -56,6 +66,7 @@ pub use reduction::{
 };
 pub use runner::{LocalRunner, Runner};
 pub use scheduler::{execute, ComputeOptions, RunSummary};
+pub use stencil::{diff, moving_mean, moving_sum};
 pub use summary::print_summary;
 
 use array::LogicalOp;
@@ -84,6 +95,8 @@ pub(crate) fn rechunk_array(a: &Array, chunks: &[u64]) -> Result<Array> {
     let op = match &a.node.op {
         // Generated data can be produced in any chunking directly.
         LogicalOp::Create { leaf, name } => LogicalOp::Create { leaf: leaf.clone(), name },
+        // So can a view: it reads its argument over any region.
+        LogicalOp::Regional { node, args, name } if node.any_chunks() => LogicalOp::Regional { node: node.clone(), args: args.clone(), name },
         _ => LogicalOp::Rechunk { arg: a.clone() },
     };
     Ok(Array::new(a.spec_arc(), a.shape().to_vec(), clipped, a.dtype(), op))

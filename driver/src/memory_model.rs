@@ -29,8 +29,10 @@ pub const PIECE_BYTES: u64 = 96;
 pub const PIECE_BYTES_PER_AXIS: u64 = 48;
 
 /// (peak, resident) bytes of evaluating a kernel node over a block of `block`
-/// elements per axis; `None` when a count does not fit in a `u64`.
-fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64, u64)> {
+/// elements per axis; `None` when a count does not fit in a `u64`. `aligned`:
+/// the block is one chunk of every input it reads (an op's own blocks); under
+/// a view it is any region, which reads parts of the chunks it straddles.
+fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta], aligned: bool) -> Option<(u64, u64)> {
     let leaf_elems = |shape: &[u64]| -> Option<u64> {
         let skip = block.len().checked_sub(shape.len())?;
         let lens: Vec<u64> = shape.iter().zip(&block[skip..]).map(|(&s, &b)| if s == 1 { 1 } else { b.min(s) }).collect();
@@ -42,10 +44,54 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
     let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
     Some(match node {
         Node::Input { input } => {
-            // Kernel inputs are aligned to the op's blocks: one chunk per read.
             let m = inputs[*input];
             let resident = leaf_elems(&m.shape)?.checked_mul(m.dtype.itemsize())?;
-            (resident.checked_mul(1 + READ_COPIES)?, resident)
+            if aligned {
+                // One chunk per read, decoded into the result.
+                (resident.checked_mul(1 + READ_COPIES)?, resident)
+            } else {
+                // The region, and one straddled chunk at a time (decoded, with its encoded copy).
+                let chunk = checked_product(&m.chunks)?.checked_mul(m.dtype.itemsize())?;
+                (resident.checked_add(chunk.checked_mul(1 + READ_COPIES)?)?, resident)
+            }
+        }
+        Node::View { view, arg } => view_cost(view, arg, &extent_of(node, block, inputs), inputs, bytes(node)?)?,
+        Node::Dot { dot, lhs, rhs } => dot_cost(dot, lhs, rhs, &extent_of(node, block, inputs), inputs, bytes(node)?)?,
+        Node::Concat { concat, parts } => {
+            // The region, and one part's piece at a time (read from any region of its chunks).
+            let ext = extent_of(node, block, inputs);
+            let mut peak = 0u64;
+            for (p, &len) in parts.iter().zip(&concat.lens) {
+                let mut piece = ext.clone();
+                piece[concat.axis] = piece[concat.axis].min(len).max(1);
+                let (pp, _) = kernel_cost(p, &piece, inputs, false)?;
+                peak = peak.max(pp);
+            }
+            let out = bytes(node)?;
+            (sum(&[out, peak])?, out)
+        }
+        Node::Halo { halo, arg } => {
+            use cubed_task::kernel::HaloOp;
+            let ext = extent_of(node, block, inputs);
+            let src = halo.source_region(&ext.iter().map(|&l| (0, l)).collect::<Vec<_>>());
+            // The region plus its margins, wherever it starts.
+            let (before, after) = match halo.op {
+                HaloOp::Diff { n } => (0, n),
+                HaloOp::MovingSum { window } | HaloOp::MovingMean { window } => (window - 1, 0),
+            };
+            let mut lens: Vec<u64> = src.iter().map(|&(a, b)| b - a).collect();
+            lens[halo.axis] = ext[halo.axis].saturating_add(before).saturating_add(after).min(halo.source_shape[halo.axis]).max(1);
+            let (p, r) = kernel_cost(arg, &lens, inputs, false)?;
+            let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
+            let src_bytes = checked_product(&lens)?.checked_mul(arg.dtype(&dtypes).itemsize())?;
+            let out = bytes(node)?;
+            let work = match halo.op {
+                // Each round: two slices and their difference.
+                HaloOp::Diff { .. } => src_bytes.checked_mul(3)?,
+                // float64 values, the float64 result, then its cast.
+                _ => sum(&[checked_product(&lens)?.checked_mul(8)?, checked_product(&ext)?.checked_mul(8)?, out])?,
+            };
+            (p.max(sum(&[r.max(src_bytes), work])?), out)
         }
         // Generated in their type, for the leaf's part of the block only.
         Node::Full { .. } | Node::ArangeFill { .. } | Node::Index { .. } => (bytes(node)?, bytes(node)?),
@@ -57,20 +103,20 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
         }
         Node::Literal { values, .. } => (sum(&[(values.len() as u64).checked_mul(16)?, bytes(node)?])?, bytes(node)?),
         Node::Cast { arg, .. } => {
-            let (p, r) = kernel_cost(arg, block, inputs)?;
+            let (p, r) = kernel_cost(arg, block, inputs, aligned)?;
             (p.max(sum(&[r, bytes(node)?])?), bytes(node)?)
         }
         Node::Unary { op, arg } => {
             // In place, unless the table declares result buffers (e.g. a bool result).
-            let (p, r) = kernel_cost(arg, block, inputs)?;
+            let (p, r) = kernel_cost(arg, block, inputs, aligned)?;
             match op.temporaries() {
                 0 => (p, r),
                 t => (p.max(sum(&[r, bytes(node)?.checked_mul(t)?])?), bytes(node)?),
             }
         }
         Node::Binary { op, compute, lhs, rhs } => {
-            let (pl, rl) = kernel_cost(lhs, block, inputs)?;
-            let (pr, rr) = kernel_cost(rhs, block, inputs)?;
+            let (pl, rl) = kernel_cost(lhs, block, inputs, aligned)?;
+            let (pr, rr) = kernel_cost(rhs, block, inputs, aligned)?;
             // Operands not of the compute type are cast (a new buffer each); the kernel
             // then reuses an operand of the full shape unless the table declares
             // result buffers (comparisons: a bool result).
@@ -87,9 +133,9 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Option<(u64
             (pl.max(sum(&[rl, pr])?).max(sum(&[rl, rr, cast(lhs)?, cast(rhs)?, result])?), bytes(node)?)
         }
         Node::Where { cond, x, y } => {
-            let (pc, rc) = kernel_cost(cond, block, inputs)?;
-            let (px, rx) = kernel_cost(x, block, inputs)?;
-            let (py, ry) = kernel_cost(y, block, inputs)?;
+            let (pc, rc) = kernel_cost(cond, block, inputs, aligned)?;
+            let (px, rx) = kernel_cost(x, block, inputs, aligned)?;
+            let (py, ry) = kernel_cost(y, block, inputs, aligned)?;
             (pc.max(sum(&[rc, px])?).max(sum(&[rc, rx, py])?).max(sum(&[rc, rx, ry, bytes(node)?])?), bytes(node)?)
         }
     })
@@ -127,7 +173,74 @@ fn extent_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Vec<u64> {
         Node::Cast { arg, .. } | Node::Unary { arg, .. } => extent_of(arg, block, inputs),
         Node::Binary { lhs, rhs, .. } => widest(&[lhs, rhs]),
         Node::Where { cond, x, y } => widest(&[cond, x, y]),
+        Node::View { view, .. } => leaf(&view.shape),
+        Node::Dot { dot, .. } => leaf(&dot.shape()),
+        Node::Concat { concat, .. } => leaf(&concat.shape),
+        Node::Halo { halo, .. } => leaf(&halo.shape()),
     }
+}
+
+/// (peak, resident) bytes of a contraction over `block` (its extent, of
+/// `out_bytes`): one block of each operand (read from any region of their
+/// chunks), each cast to the compute type when it is not, the result, and
+/// one matrix product at a time. A block spanning several blocks of the
+/// contracted axes (never planned: reductions take one at a time) computes
+/// them one by one into the result.
+fn dot_cost(dot: &cubed_task::kernel::Dot, lhs: &Node, rhs: &Node, block: &[u64], inputs: &[&ArrayMeta], out_bytes: u64) -> Option<(u64, u64)> {
+    let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
+    let shape = dot.shape();
+    let k0 = dot.batch + dot.lhs_shape.len() - dot.lhs_batch - dot.blocks.len();
+    let kb = k0..k0 + dot.blocks.len();
+    // One block along each contracted axis.
+    let region: Vec<(u64, u64)> = block.iter().enumerate().map(|(j, &len)| (0, if kb.contains(&j) { 1 } else { len.min(shape[j]) })).collect();
+    let (lr, rr) = dot.operand_boxes(&region);
+    let lens = |r: &[(u64, u64)]| -> Vec<u64> { r.iter().map(|&(a, b)| (b - a).max(1)).collect() };
+    let (ll, rl) = (lens(&lr), lens(&rr));
+    let (pl, al) = kernel_cost(lhs, &ll, inputs, false)?;
+    let (pr, ar) = kernel_cost(rhs, &rl, inputs, false)?;
+    let size = dot.compute.itemsize();
+    let cast = |n: &Node, l: &[u64]| -> Option<u64> { if n.dtype(&dtypes) == dot.compute { Some(0) } else { checked_product(l)?.checked_mul(size) } };
+    // Also the broadcast of an operand to its block (a scalar or a row).
+    let full = |n: &Node, l: &[u64]| -> Option<u64> { if leaf_elems_of(n, l, inputs)? < checked_product(l)? { checked_product(l)?.checked_mul(size) } else { Some(0) } };
+    let (cl, cr) = (cast(lhs, &ll)?.checked_add(full(lhs, &ll)?)?, cast(rhs, &rl)?.checked_add(full(rhs, &rl)?)?);
+    let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
+    let product = checked_product(&region.iter().map(|&(a, b)| b - a).collect::<Vec<_>>())?.checked_mul(size)?;
+    let peak = pl.max(sum(&[al, pr])?).max(sum(&[al, ar, cl, cr, product.checked_mul(2)?])?);
+    let several = block.iter().enumerate().any(|(j, &len)| kb.contains(&j) && len.min(shape[j]) > 1);
+    Some(if several { (sum(&[peak, out_bytes])?, out_bytes) } else { (peak, product) })
+}
+
+/// (peak, resident) bytes of a view over `block` (its extent, `out_bytes` of
+/// result): its argument is evaluated one piece at a time (see
+/// [`cubed_task::kernel::View`]) over at most a source chunk per strided axis,
+/// each piece picked, reordered and broadcast (a copy or two of the piece),
+/// and assembled into the result when there are several.
+fn view_cost(view: &cubed_task::kernel::View, arg: &Node, block: &[u64], inputs: &[&ArrayMeta], out_bytes: u64) -> Option<(u64, u64)> {
+    use cubed_task::kernel::AxisMap;
+    let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
+    let itemsize = arg.dtype(&dtypes).itemsize();
+    let (piece_out, piece_src) = view.piece_bounds(block);
+    let (mut peak, mut resident) = kernel_cost(arg, &piece_src, inputs, false)?;
+    // The argument's result is broadcast to the piece's source box.
+    let src_bytes = checked_product(&piece_src)?.checked_mul(itemsize)?;
+    if leaf_elems_of(arg, &piece_src, inputs)? < checked_product(&piece_src)? {
+        peak = peak.max(resident.checked_add(src_bytes)?);
+        resident = src_bytes;
+    }
+    let piece_bytes = checked_product(&piece_out)?.checked_mul(itemsize)?;
+    let order: Vec<usize> = view.axes.iter().filter_map(|m| m.source()).collect();
+    let transforms = view.axes.iter().zip(&view.shape).any(|(m, &len)| match m {
+        AxisMap::Range { step, .. } => *step != 1,
+        AxisMap::Repeat { repeats, .. } => *repeats > 1,
+        AxisMap::Wrap { .. } => false,
+        AxisMap::New => len > 1,
+    }) || order.windows(2).any(|w| w[0] > w[1]);
+    if transforms {
+        peak = peak.max(resident.checked_add(piece_bytes.checked_mul(2)?)?);
+        resident = piece_bytes;
+    }
+    let pieces = view.axes.iter().any(|m| matches!(m, AxisMap::Range { step, .. } if step.unsigned_abs() > 1) || matches!(m, AxisMap::Wrap { .. }));
+    Some(if pieces { (out_bytes.checked_add(peak)?, out_bytes) } else { (peak, resident) })
 }
 
 /// Peak bytes of one reduce task besides writing its output chunk, from the
@@ -173,15 +286,15 @@ pub fn projected_mem(plan: &Plan, kind: &OpKind, inputs: &[usize], output: usize
     let sum = |terms: &[u64]| terms.iter().try_fold(0u64, |acc, &t| acc.checked_add(t));
     let task = match kind {
         OpKind::Blockwise { kernel } => {
-            let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins)?;
+            let (peak, resident) = kernel_cost(kernel, &out.chunks, &ins, true)?;
             peak.max(sum(&[resident, write])?)
         }
         OpKind::Reduce { kernel, domain_chunks, axes, acc_dtype, func, partial_in, .. } => {
-            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins)?;
+            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins, true)?;
             reduce_cost(peak, resident, domain_chunks, axes, *func, *acc_dtype, *partial_in, chunk_bytes(out)?)?.checked_add(write)?
         }
         OpKind::Scan { kernel, domain_chunks, axis, acc_dtype, stage, .. } => {
-            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins)?;
+            let (peak, resident) = kernel_cost(kernel, domain_chunks, &ins, true)?;
             // The block cast to the scan's type.
             let cast = checked_product(domain_chunks)?.checked_mul(acc_dtype.itemsize())?;
             let evaluated = peak.max(sum(&[resident, cast])?);
@@ -258,12 +371,12 @@ mod tests {
         let zero = Box::new(Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] });
         let kernel = Node::Where { cond: Box::new(cond), x: Box::new(Node::Input { input: 0 }), y: zero };
         // At the where: the bool block, the input block (read, its encoded copy freed) and the result.
-        let (peak, _) = kernel_cost(&kernel, &[1000, 1000], &[&plan.arrays[0]]).unwrap();
+        let (peak, _) = kernel_cost(&kernel, &[1000, 1000], &[&plan.arrays[0]], true).unwrap();
         assert!(peak >= 1_000_000 + 2 * 8_000_000, "{peak}");
         assert!(projected_mem(&plan, &OpKind::Blockwise { kernel }, &[0], 1).unwrap() >= TASK_OVERHEAD + peak);
         // Each index holds one chunk's worth along its own axis only.
         let rows = Node::Index { axis: 0, shape: vec![4000, 1], dtype: DType::Int64 };
-        assert_eq!(kernel_cost(&rows, &[1000, 1000], &[]), Some((8000, 8000)));
+        assert_eq!(kernel_cost(&rows, &[1000, 1000], &[], true), Some((8000, 8000)));
     }
 
     #[test]

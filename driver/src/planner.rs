@@ -74,6 +74,7 @@ fn args_of(a: &Array) -> Vec<Array> {
     match &a.node.op {
         LogicalOp::Stored { .. } | LogicalOp::Create { .. } => vec![],
         LogicalOp::Map { args, .. } => args.clone(),
+        LogicalOp::Regional { args, .. } => args.clone(),
         LogicalOp::Reduce { arg, .. } | LogicalOp::Scan { arg, .. } | LogicalOp::Rechunk { arg } => vec![arg.clone()],
     }
 }
@@ -164,6 +165,7 @@ impl Planner<'_> {
                 LogicalOp::Reduce { reduction, .. } => format!("array 'arr-{id:03}' (the result of {})", reduction.name),
                 LogicalOp::Scan { scan, .. } => format!("array 'arr-{id:03}' (the result of {})", scan.name),
                 LogicalOp::Rechunk { .. } => format!("array 'arr-{id:03}' (the result of rechunk)"),
+                LogicalOp::Regional { name, .. } => format!("array 'arr-{id:03}' (the result of {name})"),
             };
             return Err(CubedError::Invalid(format!("{what}: {e}")));
         }
@@ -180,7 +182,7 @@ impl Planner<'_> {
             let store = match &a.node.op {
                 LogicalOp::Stored { .. } | LogicalOp::Reduce { .. } | LogicalOp::Scan { .. } | LogicalOp::Rechunk { .. } => true,
                 LogicalOp::Create { .. } => consumed_by_rechunk,
-                LogicalOp::Map { .. } => !self.opts.fuse || consumers > 1 || consumed_by_rechunk,
+                LogicalOp::Map { .. } | LogicalOp::Regional { .. } => !self.opts.fuse || consumers > 1 || consumed_by_rechunk,
             };
             if store || self.outputs.contains_key(&id) {
                 self.stored.insert(id);
@@ -197,7 +199,7 @@ impl Planner<'_> {
                 .max()
                 .unwrap_or(0);
             let mut d = below + 1;
-            if d >= MAX_FUSED_DEPTH && matches!(a.node.op, LogicalOp::Map { .. }) {
+            if d >= MAX_FUSED_DEPTH && matches!(a.node.op, LogicalOp::Map { .. } | LogicalOp::Regional { .. }) {
                 self.stored.insert(id);
                 d = 0;
             }
@@ -209,7 +211,7 @@ impl Planner<'_> {
             let roots: Vec<u64> = self.graph.nodes.keys().copied().filter(|id| self.stored.contains(id)).collect();
             for id in roots {
                 let kernel_root = match &self.node(id).node.op {
-                    LogicalOp::Map { .. } | LogicalOp::Create { .. } => Some(id),
+                    LogicalOp::Map { .. } | LogicalOp::Create { .. } | LogicalOp::Regional { .. } => Some(id),
                     LogicalOp::Reduce { arg, .. } | LogicalOp::Scan { arg, .. } if !self.stored.contains(&arg.node.id) => Some(arg.node.id),
                     _ => None,
                 };
@@ -240,7 +242,7 @@ impl Planner<'_> {
                     sources.push(id);
                 }
             } else {
-                if matches!(self.node(id).node.op, LogicalOp::Map { .. }) {
+                if matches!(self.node(id).node.op, LogicalOp::Map { .. } | LogicalOp::Regional { .. }) {
                     inlined.push(id);
                 }
                 stack.extend(args_of(self.node(id)).iter().map(|a| a.node.id));
@@ -299,6 +301,7 @@ impl Planner<'_> {
                 let nodes = args.iter().map(|arg| self.leaf_or_kernel(arg.node.id, index)).collect();
                 kind.apply(nodes)
             }
+            LogicalOp::Regional { node, args, .. } => node.apply(args.iter().map(|arg| self.leaf_or_kernel(arg.node.id, index)).collect()),
             _ => Node::Input { input: index[&id] },
         }
     }
@@ -327,6 +330,10 @@ impl Planner<'_> {
                     stack.extend(args.iter().map(|x| x.node.id).filter(|i| !self.stored.contains(i)));
                 }
                 LogicalOp::Create { name, .. } if *name != "scalar" => names.push((*name).to_string()),
+                LogicalOp::Regional { name, .. } => {
+                    names.push((*name).to_string());
+                    stack.extend(args_of(a).iter().map(|x| x.node.id).filter(|i| !self.stored.contains(i)));
+                }
                 _ => {}
             }
         }
@@ -381,17 +388,30 @@ impl Planner<'_> {
         }
         let too_large = || CubedError::Invalid(format!("{what}: reads more than cubed-rs can address (2^63 bytes); use fewer or smaller inputs"));
         let bytes_written = out.nbytes();
-        let read_of = |i: ArrayId| -> Option<u64> {
+        // What the kernel reads of each input: the chunks its box touches (a
+        // slice reads only those); other inputs (a copy's, a scan's carry) whole.
+        let (kernel, domain) = match &kind {
+            OpKind::Blockwise { kernel } => (Some(kernel), out.shape.clone()),
+            OpKind::Reduce { kernel, domain_shape, .. } | OpKind::Scan { kernel, domain_shape, .. } => (Some(kernel), domain_shape.clone()),
+            OpKind::Copy { .. } => (None, out.shape.clone()),
+        };
+        let shapes: Vec<&[u64]> = inputs.iter().map(|&i| self.plan.arrays[i].shape.as_slice()).collect();
+        let mut boxes = vec![None; inputs.len()];
+        if let Some(k) = kernel {
+            k.input_boxes(&domain.iter().map(|&s| (0, s)).collect::<Vec<_>>(), &shapes, &mut boxes);
+        }
+        let read_of = |(n, &i): (usize, &ArrayId)| -> Option<u64> {
             let a = &self.plan.arrays[i];
-            let elems = match &kind {
-                OpKind::Reduce { domain_shape, .. } | OpKind::Scan { domain_shape, .. } => checked_product(domain_shape)?.min(checked_product(&a.shape)?),
-                _ => checked_product(&a.shape)?,
+            let elems = match &boxes[n] {
+                Some(b) => touched_elements(b, &a.shape, &a.chunks)?,
+                None => checked_product(&a.shape)?,
             };
             elems.checked_mul(a.dtype.itemsize())
         };
         let bytes_read = inputs
             .iter()
-            .try_fold(0u64, |sum, &i| sum.checked_add(read_of(i)?))
+            .enumerate()
+            .try_fold(0u64, |sum, i| sum.checked_add(read_of(i)?))
             .filter(|&b| b <= MAX_ARRAY_BYTES)
             .ok_or_else(too_large)?;
         let projected = projected_mem(&self.plan, &kind, &inputs, output).ok_or_else(|| {
@@ -419,7 +439,7 @@ impl Planner<'_> {
                     self.array_of.insert(id, input);
                 }
             }
-            LogicalOp::Create { .. } | LogicalOp::Map { .. } => {
+            LogicalOp::Create { .. } | LogicalOp::Map { .. } | LogicalOp::Regional { .. } => {
                 let (sources, _) = self.fused_sources(id);
                 let index: HashMap<u64, usize> = sources.iter().enumerate().map(|(i, &s)| (s, i)).collect();
                 let kernel = self.kernel(id, &index);
@@ -615,6 +635,17 @@ struct Domain {
     shape: Vec<u64>,
     chunks: Vec<u64>,
     fused: Vec<String>,
+}
+
+/// Elements of the chunks of an array of `shape` in `chunks` that the box
+/// `[start, stop)` per axis touches (`None` on overflow).
+fn touched_elements(region: &[(u64, u64)], shape: &[u64], chunks: &[u64]) -> Option<u64> {
+    let lens: Vec<u64> = region
+        .iter()
+        .zip(shape.iter().zip(chunks))
+        .map(|(&(a, b), (&n, &c))| if a >= b { 0 } else { ((b - 1) / c + 1).saturating_mul(c).min(n) - a / c * c })
+        .collect();
+    checked_product(&lens)
 }
 
 fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DType, codec: Option<Codec>) -> ArrayMeta {

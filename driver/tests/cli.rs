@@ -25,7 +25,7 @@ fn saved_plans_run_again_and_write_the_output() {
     let (ok, _, err) = cubed(&["eval", &expr, "-o", out.to_str().unwrap(), "--save-plan", plan.to_str().unwrap(), "-q", "--work-dir", work]);
     assert!(ok, "{err}");
     let json = std::fs::read_to_string(&plan).unwrap();
-    assert!(json.contains("\"version\": 2") && json.contains("\"reduce\""), "{json}");
+    assert!(json.contains("\"version\": 3") && json.contains("\"reduce\""), "{json}");
     std::fs::remove_dir_all(&out).unwrap();
     let (ok, _, err) = cubed(&["run", plan.to_str().unwrap(), "--workers", "1"]);
     assert!(ok, "{err}");

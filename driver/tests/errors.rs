@@ -29,8 +29,8 @@ fn malformed_plans_and_unknown_versions_are_clear_errors() {
     let e = Plan::from_json(b"{not json").unwrap_err().to_string();
     assert!(e.contains("not a valid cubed-rs plan"), "{e}");
     let e = Plan::from_json(br#"{"version": 99, "spec": {}}"#).unwrap_err().to_string();
-    assert!(e.contains("plan version 99 is not supported") && e.contains("version 2"), "{e}");
-    let e = Plan::from_json(br#"{"version": 2, "spec": {"work_dir": "x", "allowed_mem": 1, "reserved_mem": 0}, "arrays": [], "ops": [{"id": "op-001", "kind": {"kind": "copy", "region": [1]}, "inputs": [3], "output": 0, "num_tasks": 1, "projected_mem": 0, "fused": [], "bytes_read": 0, "bytes_written": 0}]}"#)
+    assert!(e.contains("plan version 99 is not supported") && e.contains("version 3"), "{e}");
+    let e = Plan::from_json(br#"{"version": 3, "spec": {"work_dir": "x", "allowed_mem": 1, "reserved_mem": 0}, "arrays": [], "ops": [{"id": "op-001", "kind": {"kind": "copy", "region": [1]}, "inputs": [3], "output": 0, "num_tasks": 1, "projected_mem": 0, "fused": [], "bytes_read": 0, "bytes_written": 0}]}"#)
         .unwrap_err()
         .to_string();
     assert!(e.contains("op-001 refers to an array that does not exist"), "{e}");

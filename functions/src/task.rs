@@ -329,10 +329,24 @@ impl<'a> OpInputs<'a> {
             OpKind::Blockwise { kernel } | OpKind::Reduce { kernel, .. } | OpKind::Scan { kernel, .. } => Some(kernel),
             OpKind::Copy { .. } => None,
         };
+        // Leaves of the same input read the same region, so a read is kept
+        // for the others; except under a view, which reads other regions.
+        let mut in_view = vec![false; op.inputs.len()];
         for node in kernel.map(Node::walk).unwrap_or_default() {
-            if let Node::Input { input } = node {
-                uses[*input] += 1;
+            match node {
+                Node::Input { input } => uses[*input] += 1,
+                Node::View { arg, .. } => {
+                    for leaf in arg.walk() {
+                        if let Node::Input { input } = leaf {
+                            in_view[*input] = true;
+                        }
+                    }
+                }
+                _ => {}
             }
+        }
+        for (u, _) in uses.iter_mut().zip(&in_view).filter(|(_, &v)| v) {
+            *u = 1;
         }
         Ok(OpInputs { plan, op, arrays, uses, cache: RefCell::new(HashMap::new()), bytes_read: Cell::new(0) })
     }

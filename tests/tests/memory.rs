@@ -57,6 +57,20 @@ fn measured_memory_stays_within_the_projection_for_every_op_kind() {
     kinds.extend(check("nanmean(where(a > 0.9, nan, a), axis=1)", &[("a", &a)], &d.join("nanmean.zarr"), d));
     kinds.extend(check("argmax(a, axis=1)", &[("a", &a)], &d.join("argmax.zarr"), d));
     kinds.extend(check("cumulative_sum(a, axis=0)", &[("a", &a)], &d.join("cumsum.zarr"), d));
+    // Views: slices straddling chunks (reversed, strided), fused into a
+    // reduction and an elementwise op, transposes, rolls, broadcasts, repeats.
+    kinds.extend(check("a[100:5900, ::-1]", &[("a", &a)], &d.join("slice.zarr"), d));
+    kinds.extend(check("a[::7, 1:]", &[("a", &a)], &d.join("strided.zarr"), d));
+    kinds.extend(check("sum(a[1000:4000], axis=0)", &[("a", &a)], &d.join("slicesum.zarr"), d));
+    kinds.extend(check("a[1:] - a[:-1]", &[("a", &a)], &d.join("shifted.zarr"), d));
+    kinds.extend(check("a.T + b.T", &[("a", &a), ("b", &b)], &d.join("transposed.zarr"), d));
+    kinds.extend(check("roll(a, 1000, axis=0)", &[("a", &a)], &d.join("roll.zarr"), d));
+    kinds.extend(check("broadcast_to(a[0], (6000, 3000))", &[("a", &a)], &d.join("broadcast.zarr"), d));
+    kinds.extend(check("repeat(a[:3000], 2, axis=1)", &[("a", &a)], &d.join("repeat.zarr"), d));
+    // Contractions: two blocks of 3000 along the contracted axis, summed; and a
+    // product of stacks with a 1-d operand.
+    kinds.extend(check("a.T @ b", &[("a", &a), ("b", &b)], &d.join("matmul.zarr"), d));
+    kinds.extend(check("vecdot(a, b, axis=-2)", &[("a", &a), ("b", &b)], &d.join("vecdot.zarr"), d));
     for kind in ["blockwise", "reduce", "rechunk", "scan"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} op was exercised: {kinds:?}");
     }

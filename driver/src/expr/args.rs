@@ -28,6 +28,12 @@ impl<'e> Args<'e> {
         let mut values = HashMap::new();
         let positional: Vec<&Param> = f.params.iter().filter(|p| !p.keyword_only).collect();
         for (i, x) in args.iter().enumerate() {
+            if let Some(p) = positional.get(i).filter(|p| p.variadic) {
+                // `*arrays`: this and every later positional argument, as a tuple.
+                let rest = args[i..].iter().map(|a| ev.eval(a)).collect::<Result<Vec<_>, _>>()?;
+                values.insert(p.name, (Value::Tuple(rest), x.span));
+                break;
+            }
             let Some(p) = positional.get(i) else {
                 let n = positional.len();
                 return Err(err(format!("{}() takes {n} positional argument{} but {} were given; signature: {}", f.name, if n == 1 { "" } else { "s" }, args.len(), f.signature()), x.span));
@@ -53,6 +59,7 @@ impl<'e> Args<'e> {
                 ParamDefault::Bool(b) => Value::Bool(b),
                 ParamDefault::Int(i) => Value::Int(i),
                 ParamDefault::Float(x) => Value::Float(x),
+                ParamDefault::Str(t) => Value::Str(t.to_string()),
             };
             values.insert(p.name, (v, span));
         }
@@ -97,6 +104,28 @@ impl<'e> Args<'e> {
             (Value::Int(i), _) if i >= 0 => Ok(Some(i as u64)),
             (v, s) => Err(err(format!("{name} must be a non-negative integer, found {}", v.describe()), s)),
         }
+    }
+
+    pub(crate) fn int(&mut self, name: &str) -> Result<Option<i64>, SyntaxError> {
+        match self.take(name) {
+            (Value::None, _) => Ok(None),
+            (Value::Int(i), _) => Ok(Some(i)),
+            (v, s) => Err(err(format!("{name} must be an integer, found {}", v.describe()), s)),
+        }
+    }
+
+    /// A tuple of arrays (numbers are taken as scalar arrays), or for a
+    /// variadic parameter the remaining positional arguments.
+    pub(crate) fn arrays(&mut self, name: &str) -> Result<Vec<Array>, SyntaxError> {
+        match self.take(name) {
+            (Value::Tuple(items), s) => items.into_iter().map(|v| to_array(self.spec, v, s)).collect(),
+            (v, s) => Err(err(format!("{name} must be a tuple of arrays, found {}", v.describe()), s)),
+        }
+    }
+
+    /// The value as given, with where it is (for parameters with their own syntax).
+    pub(crate) fn raw(&mut self, name: &str) -> (Value, Span) {
+        self.take(name)
     }
 
     pub(crate) fn bool(&mut self, name: &str) -> Result<bool, SyntaxError> {

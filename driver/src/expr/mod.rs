@@ -8,8 +8,11 @@
 mod args;
 mod creation;
 mod lex;
+mod linalg;
+mod manipulation;
 pub mod parse;
 mod statistics;
+mod stencil;
 mod value;
 
 use std::collections::HashMap;
@@ -137,15 +140,39 @@ impl Evaluator<'_> {
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.eval(lhs)?;
                 let r = self.eval(rhs)?;
+                // Tuples concatenate, as in Python: `(3,) + x.shape`.
+                if let (SynBinary::Add, Value::Tuple(a), Value::Tuple(b)) = (op, &l, &r) {
+                    return Ok(Value::Tuple(a.iter().chain(b).cloned().collect()));
+                }
+                // ... and repeat: `(3,) * x.ndim`.
+                if let (SynBinary::Mul, Value::Tuple(t), Value::Int(n)) | (SynBinary::Mul, Value::Int(n), Value::Tuple(t)) = (op, &l, &r) {
+                    let n = usize::try_from(*n).unwrap_or(0);
+                    if t.len().saturating_mul(n) > 1 << 16 {
+                        return Err(err(format!("a tuple of {} items repeated {n} times is too long", t.len()), e.span));
+                    }
+                    return Ok(Value::Tuple(t.iter().cloned().cycle().take(t.len() * n).collect()));
+                }
                 self.binary(*op, l, r, lhs.span, rhs.span, e.span)
             }
             ExprKind::Call { func, func_span, args, kwargs } => self.call(func, *func_span, args, kwargs, e.span),
-            ExprKind::Subscript { .. } | ExprKind::Attribute { .. } | ExprKind::Method { .. } => Err(err("indexing / attributes / methods are not supported yet", e.span)),
+            ExprKind::Subscript { value, index, .. } => {
+                let v = self.eval(value)?;
+                self.subscript(v, index, e.span)
+            }
+            ExprKind::Attribute { value, name, .. } => {
+                let v = self.eval(value)?;
+                self.attribute(v, name, e.span)
+            }
+            ExprKind::Method { receiver, name, name_span, args, kwargs } => self.method(receiver, name, *name_span, args, kwargs, e.span),
         }
     }
 
     fn binary(&self, op: SynBinary, l: Value, r: Value, ls: Span, rs: Span, span: Span) -> Result<Value, SyntaxError> {
         let f = table::by_operator(op.symbol(), 2);
+        if f.is_some_and(|f| f.name == "matmul") {
+            let (a, b) = (self.array(l, ls)?, self.array(r, rs)?);
+            return Ok(Value::Array(crate::matmul(&a, &b).map_err(api(span))?));
+        }
         let Some(Implementation::Binary(kernel)) = f.map(|f| f.implementation) else {
             return Err(err(format!("operator '{}' is not supported yet", op.symbol()), span));
         };
@@ -171,11 +198,32 @@ impl Evaluator<'_> {
         };
         let mut a = Args::bind(self, f, span, args, kwargs)?;
         let result = match f.implementation {
-            Implementation::Unary(op) => crate::elementwise::unary(op, &a.array("x")?),
-            Implementation::Binary(op) => crate::elementwise::binary(op, &a.array("x1")?, &a.array("x2")?),
-            Implementation::Named => self.named(f, &mut a, span)?,
+            Implementation::Unary(op) => crate::elementwise::unary(op, &a.array("x")?).map(Value::Array),
+            Implementation::Binary(op) => crate::elementwise::binary(op, &a.array("x1")?, &a.array("x2")?).map(Value::Array),
+            Implementation::Named => match f.category {
+                Category::Manipulation => manipulation::call(f, &mut a)?,
+                _ => self.named(f, &mut a, span)?.map(Value::Array),
+            },
         };
-        result.map(Value::Array).map_err(api(span))
+        result.map_err(api(span))
+    }
+
+    /// `receiver.name(args)`: the table's function `name` with the receiver
+    /// as its first argument (`x.sum(axis=0)`, `x.astype(int8)`); numpy's
+    /// `x.transpose(1, 0)` takes the axes one by one too.
+    fn method(&mut self, receiver: &Expr, name: &str, name_span: Span, args: &[Expr], kwargs: &[Keyword], span: Span) -> Result<Value, SyntaxError> {
+        let takes_x = table::lookup(name).is_some_and(|f| f.params.first().is_some_and(|p| p.kind == table::ParamKind::Array && !p.variadic));
+        if !takes_x {
+            return Err(err(format!("arrays have no method '{name}': methods are the functions taking an array first (x.sum(axis=0), x.astype(int8), ...); run `cubed functions` for them"), name_span));
+        }
+        let mut all = vec![receiver.clone()];
+        if name == "transpose" && args.len() > 1 {
+            let span = args[0].span.to(args[args.len() - 1].span);
+            all.push(Expr { kind: ExprKind::Tuple(args.to_vec()), span });
+        } else {
+            all.extend(args.iter().cloned());
+        }
+        self.call(name, name_span, &all, kwargs, span)
     }
 
     /// The functions of the table implemented by name (not by a kernel enum).
@@ -183,6 +231,8 @@ impl Evaluator<'_> {
         match f.category {
             Category::Statistical => return statistics::call(f, a),
             Category::Creation => return creation::call(f, a, self.spec, span),
+            Category::LinearAlgebra => return linalg::call(f, a),
+            Category::Stencil => return stencil::call(f, a),
             _ => {}
         }
         Ok(match f.name {
@@ -192,7 +242,6 @@ impl Evaluator<'_> {
                 let x = a.array("x")?;
                 crate::elementwise::clip(&x, a.opt_array("min")?.as_ref(), a.opt_array("max")?.as_ref())
             }
-            "rechunk" => crate::rechunk(&a.array("x")?, &a.shape("chunks")?),
             other => return Err(err(format!("internal error: '{other}' is in the function table but has no implementation"), span)),
         })
     }

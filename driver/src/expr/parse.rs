@@ -1963,13 +1963,27 @@ mod tests {
     }
 
     #[test]
-    fn postfix_forms_are_not_evaluated_yet() {
+    fn postfix_forms_evaluate_or_say_why() {
         let spec = crate::Spec::new("memory://expr-parse-tests/work");
         let inputs = std::collections::HashMap::new();
-        for (src, col) in [("x = 1\nx[0]", 1), ("1 + b.T", 5), ("mean(x.sum(axis=0))", 6), ("(1, 2)[::-1]", 1)] {
+        for (src, col, want) in [
+            ("x = 1\nx[0]", 1, "an integer cannot be indexed"),
+            ("ones(3).Q", 1, "arrays have no attribute 'Q'"),
+            ("ones(3).bogus(1)", 9, "arrays have no method 'bogus'"),
+            ("ones(3).arange(1)", 9, "arrays have no method 'arange'"),
+            ("(1, 2)[1, 2]", 1, "a tuple is indexed with one integer or slice"),
+            ("(1, 2)[5]", 8, "tuple index 5 is out of range for a tuple of 2"),
+            ("ones(3)[1.5]", 9, "only integers, slices"),
+            ("ones(3)[ones(2)]", 9, "indexing with an array"),
+            ("ones(3)[::'a']", 11, "slice indices must be integers or None, found a string"),
+        ] {
             let Err(super::super::EvalError::Syntax(e)) = super::super::evaluate(src, &spec, &inputs) else { panic!("{src}") };
-            assert!(e.contains(&format!("column {col}: indexing / attributes / methods are not supported yet")), "{src}: {e}");
+            assert!(e.contains(&format!("column {col}: {want}")), "{src}: {e}");
         }
+        let shape = super::super::evaluate("ones((2, 3, 4)).mT.shape[::-1]", &spec, &inputs).unwrap();
+        assert_eq!(shape.len(), 3);
+        let arrays = super::super::evaluate("ones((2, 3)).T[0], eye(3).sum(axis=0)", &spec, &inputs).unwrap();
+        assert_eq!((arrays[0].shape(), arrays[1].shape()), (&[2][..], &[3][..]));
     }
 
     #[test]

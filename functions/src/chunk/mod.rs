@@ -309,6 +309,21 @@ impl ChunkData {
         })
     }
 
+    /// The elements at `indices` along `axis`, in that order (repeats and
+    /// reversals allowed; numpy `take` with in-range indices).
+    pub fn select(&self, axis: usize, indices: &[usize]) -> ChunkData {
+        map_same!(self, a => a.select(Axis(axis), indices))
+    }
+
+    /// The axes reordered: axis `k` of the result is axis `order[k]` of this
+    /// chunk (numpy `transpose`), in row-major memory.
+    pub fn permute(self, order: &[usize]) -> ChunkData {
+        if order.iter().enumerate().all(|(k, &o)| k == o) {
+            return self;
+        }
+        map_same!(self, a => a.permuted_axes(IxDyn(order)).as_standard_layout().into_owned())
+    }
+
     /// Values as `f64` in row-major order (for printing small results and tests).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         each!(self, a => a.iter().map(|x| x.to_f64()).collect())

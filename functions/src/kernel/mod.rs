@@ -8,9 +8,13 @@
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
+pub mod concat;
+pub mod dot;
 pub mod elementwise;
+pub mod halo;
 pub mod reduce;
 pub mod scalar;
+pub mod view;
 
 use crate::chunk::{ChunkData, Element, KernelError};
 use crate::dtype::DType;
@@ -20,6 +24,10 @@ use crate::with_type;
 
 pub use elementwise::{BinaryOp, BinaryRule, UnaryOp, UnaryRule};
 pub use reduce::ReduceFunc;
+pub use concat::Concat;
+pub use dot::Dot;
+pub use halo::{Halo, HaloOp};
+pub use view::{AxisMap, Fixed, View};
 
 /// A node of a kernel expression tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +136,38 @@ pub enum Node {
         /// Right operand.
         rhs: Box<Node>,
     },
+    /// The argument read through a per-axis index map: indexing, transposes,
+    /// new axes, flips, broadcasts, rolls, tiles and repeats (see [`View`]).
+    View {
+        /// How the argument is read.
+        view: View,
+        /// The argument, evaluated over regions of `view.source_shape`.
+        arg: Box<Node>,
+    },
+    /// A contraction, one block of the contracted axes at a time (see [`Dot`]).
+    Dot {
+        /// How the operands are multiplied.
+        dot: Dot,
+        /// The left operand, evaluated over regions of `dot.lhs_shape`.
+        lhs: Box<Node>,
+        /// The right operand, evaluated over regions of `dot.rhs_shape`.
+        rhs: Box<Node>,
+    },
+    /// Parts laid one after the other along an axis (see [`Concat`]).
+    Concat {
+        /// How the parts are laid out.
+        concat: Concat,
+        /// The parts, each evaluated over regions of its shape.
+        parts: Vec<Node>,
+    },
+    /// A stencil along one axis: the argument over the region plus a margin
+    /// (see [`Halo`]).
+    Halo {
+        /// What is computed.
+        halo: Halo,
+        /// The argument, evaluated over regions of `halo.source_shape`.
+        arg: Box<Node>,
+    },
     /// `where(cond, x, y)` (branches already of the same type).
     Where {
         /// Boolean condition.
@@ -201,6 +241,26 @@ impl Node {
                 let r = rhs.eval(region, inputs)?;
                 op.apply(l, r, *compute)?
             }
+            Node::View { view, arg } => {
+                let r = leaf_region(region, &view.shape);
+                view.evaluate(&r, &|src: &[(u64, u64)]| arg.evaluate(src, inputs))?
+            }
+            Node::Dot { dot, lhs, rhs } => {
+                let r = leaf_region(region, &dot.shape());
+                dot.evaluate(&r, &|src: &[(u64, u64)]| lhs.evaluate(src, inputs), &|src: &[(u64, u64)]| rhs.evaluate(src, inputs))?
+            }
+            Node::Concat { concat, parts } => {
+                let r = leaf_region(region, &concat.shape);
+                let part = |i: usize, src: &[(u64, u64)]| -> Result<ChunkData, crate::error::TaskError> {
+                    let p = parts.get(i).ok_or_else(|| KernelError(format!("a concatenation has no part {i}")))?;
+                    p.evaluate(src, inputs)
+                };
+                concat.evaluate(&r, &part)?
+            }
+            Node::Halo { halo, arg } => {
+                let r = leaf_region(region, &halo.shape());
+                halo.evaluate(&r, &|src: &[(u64, u64)]| arg.evaluate(src, inputs))?
+            }
             Node::Where { cond, x, y } => {
                 let c = cond.eval(region, inputs)?;
                 let xv = x.eval(region, inputs)?;
@@ -224,6 +284,64 @@ impl Node {
             Node::Unary { op, arg } => op.result_type(arg.dtype(input_dtypes)),
             Node::Binary { op, compute, .. } => op.result_type(*compute),
             Node::Where { x, .. } => x.dtype(input_dtypes),
+            Node::View { arg, .. } => arg.dtype(input_dtypes),
+            Node::Dot { dot, .. } => dot.compute,
+            Node::Concat { concat, .. } => concat.dtype,
+            Node::Halo { halo, .. } => halo.dtype,
+        }
+    }
+
+    /// The bounding box (`[start, stop)` per axis) of each op input that
+    /// evaluating the kernel over `region` of its domain reads, merged into
+    /// `boxes` (indexed by input; `None` for inputs it does not read).
+    /// `shapes` are the inputs' shapes. For planning: a slice reads only the
+    /// part of its input it selects.
+    pub fn input_boxes(&self, region: &[(u64, u64)], shapes: &[&[u64]], boxes: &mut [Option<Vec<(u64, u64)>>]) {
+        match self {
+            Node::Input { input } => {
+                let (Some(shape), Some(slot)) = (shapes.get(*input), boxes.get_mut(*input)) else { return };
+                let r = leaf_region(region, shape);
+                *slot = Some(match slot.take() {
+                    None => r,
+                    Some(b) => b.iter().zip(&r).map(|(&(a, b), &(c, d))| (a.min(c), b.max(d))).collect(),
+                });
+            }
+            Node::View { view, arg } => {
+                let src = view.source_box(&leaf_region(region, &view.shape));
+                arg.input_boxes(&src, shapes, boxes);
+            }
+            Node::Cast { arg, .. } | Node::Unary { arg, .. } => arg.input_boxes(region, shapes, boxes),
+            Node::Halo { halo, arg } => arg.input_boxes(&halo.source_region(&leaf_region(region, &halo.shape())), shapes, boxes),
+            Node::Concat { concat, parts } => {
+                let r = leaf_region(region, &concat.shape);
+                let (a, b) = r[concat.axis];
+                let mut start = 0;
+                for (p, &len) in parts.iter().zip(&concat.lens) {
+                    let (lo, hi) = (a.max(start), b.min(start + len));
+                    if lo < hi {
+                        let mut pr = r.clone();
+                        pr[concat.axis] = (lo - start, hi - start);
+                        p.input_boxes(&pr, shapes, boxes);
+                    }
+                    start += len;
+                }
+            }
+            Node::Binary { lhs, rhs, .. } => {
+                lhs.input_boxes(region, shapes, boxes);
+                rhs.input_boxes(region, shapes, boxes);
+            }
+            Node::Dot { dot, lhs, rhs } => {
+                // Every block of the contracted axes over the free axes the region covers.
+                let (l, r) = dot.operand_boxes(&leaf_region(region, &dot.shape()));
+                lhs.input_boxes(&l, shapes, boxes);
+                rhs.input_boxes(&r, shapes, boxes);
+            }
+            Node::Where { cond, x, y } => {
+                for n in [cond, x, y] {
+                    n.input_boxes(region, shapes, boxes);
+                }
+            }
+            Node::Full { .. } | Node::Arange { .. } | Node::ArangeFill { .. } | Node::Index { .. } | Node::Random { .. } | Node::Literal { .. } => {}
         }
     }
 
@@ -231,8 +349,13 @@ impl Node {
     pub fn walk(&self) -> Vec<&Node> {
         let mut out = vec![self];
         match self {
-            Node::Cast { arg, .. } | Node::Unary { arg, .. } => out.extend(arg.walk()),
-            Node::Binary { lhs, rhs, .. } => {
+            Node::Cast { arg, .. } | Node::Unary { arg, .. } | Node::View { arg, .. } | Node::Halo { arg, .. } => out.extend(arg.walk()),
+            Node::Concat { parts, .. } => {
+                for p in parts {
+                    out.extend(p.walk());
+                }
+            }
+            Node::Binary { lhs, rhs, .. } | Node::Dot { lhs, rhs, .. } => {
                 out.extend(lhs.walk());
                 out.extend(rhs.walk());
             }

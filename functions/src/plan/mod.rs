@@ -22,7 +22,7 @@ pub use crate::grid::{block_pieces, block_region, clip_chunks, grid_shape, unrav
 pub use sizes::{check_array_sizes, checked_product, saturating_product, MAX_ARRAY_BYTES, MAX_TASKS_PER_OP};
 
 /// The plan format version this build reads and writes.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// Index of an array in [`Plan::arrays`].
 pub type ArrayId = usize;

@@ -78,47 +78,7 @@ impl Op {
         if self.num_tasks != derived {
             return fail(format!("claims {} tasks but its output needs {derived}", self.num_tasks));
         }
-        let broadcasts = |shape: &[u64], to: &[u64]| {
-            shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1)
-        };
-        let check_kernel = |kernel: &Node, domain: &[u64]| -> Result<(), PlanError> {
-            for node in kernel.walk() {
-                let (what, shape): (String, Vec<u64>) = match node {
-                    Node::Input { input } => match self.inputs.get(*input) {
-                        Some(&id) => (format!("input {input} ('{}')", plan.arrays[id].name), plan.arrays[id].shape.clone()),
-                        None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
-                    },
-                    Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
-                    Node::Arange { len, .. } | Node::ArangeFill { len, .. } => ("an arange".into(), vec![*len]),
-                    Node::Index { axis, shape, dtype } => {
-                        let Some(&n) = shape.get(*axis) else {
-                            return fail(format!("an index along axis {axis} of shape {shape:?}, which has {} dimensions", shape.len()));
-                        };
-                        if dtype.int_range().is_some_and(|(_, hi)| i128::from(n) - 1 > hi) {
-                            return fail(format!("an index along axis {axis} of shape {shape:?} counts to {}, more than {dtype} holds", n - 1));
-                        }
-                        ("an index".into(), shape.clone())
-                    }
-                    Node::Random { shape, chunks, .. } => {
-                        if chunks.len() != shape.len() || chunks.contains(&0) {
-                            return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
-                        }
-                        ("random data".into(), shape.clone())
-                    }
-                    Node::Literal { shape, values, .. } => {
-                        if checked_product(shape) != Some(values.len() as u64) {
-                            return fail(format!("a literal of shape {shape:?} holds {} values", values.len()));
-                        }
-                        ("a literal".into(), shape.clone())
-                    }
-                    _ => continue,
-                };
-                if !broadcasts(&shape, domain) {
-                    return fail(format!("{what} has shape {shape:?}, which does not broadcast to the op's domain {domain:?}"));
-                }
-            }
-            Ok(())
-        };
+        let check_kernel = |kernel: &Node, domain: &[u64]| self.check_kernel(plan, kernel, domain);
         match &self.kind {
             OpKind::Blockwise { kernel } => check_kernel(kernel, &out.shape)?,
             OpKind::Reduce { kernel, domain_shape, domain_chunks, func, axes, split_every, squeeze, partial_in, finish, .. } => {
@@ -210,6 +170,104 @@ impl Op {
 }
 
 impl Op {
+    /// Checks a kernel evaluated over `domain`: its input references, that
+    /// every leaf broadcasts to the domain it is evaluated over (a view's
+    /// argument: the view's source), and every view's index map.
+    fn check_kernel(&self, plan: &Plan, node: &Node, domain: &[u64]) -> Result<(), PlanError> {
+        let fail = |m: String| Err(PlanError::Inconsistent(format!("{} (writing '{}'): {m}", self.id, plan.arrays[self.output].name)));
+        let broadcasts = |shape: &[u64], to: &[u64]| shape.len() <= to.len() && shape.iter().rev().zip(to.iter().rev()).all(|(&a, &b)| a == b || a == 1);
+        let (what, shape): (String, Vec<u64>) = match node {
+            Node::Input { input } => match self.inputs.get(*input) {
+                Some(&id) => (format!("input {input} ('{}')", plan.arrays[id].name), plan.arrays[id].shape.clone()),
+                None => return fail(format!("its kernel reads input {input}, but the op has {} input(s)", self.inputs.len())),
+            },
+            Node::Full { shape, .. } => ("a constant".into(), shape.clone()),
+            Node::Arange { len, .. } | Node::ArangeFill { len, .. } => ("an arange".into(), vec![*len]),
+            Node::Index { axis, shape, dtype } => {
+                let Some(&n) = shape.get(*axis) else {
+                    return fail(format!("an index along axis {axis} of shape {shape:?}, which has {} dimensions", shape.len()));
+                };
+                if dtype.int_range().is_some_and(|(_, hi)| i128::from(n) - 1 > hi) {
+                    return fail(format!("an index along axis {axis} of shape {shape:?} counts to {}, more than {dtype} holds", n - 1));
+                }
+                ("an index".into(), shape.clone())
+            }
+            Node::Random { shape, chunks, .. } => {
+                if chunks.len() != shape.len() || chunks.contains(&0) {
+                    return fail(format!("random data of shape {shape:?} has blocks {chunks:?}"));
+                }
+                ("random data".into(), shape.clone())
+            }
+            Node::Literal { shape, values, .. } => {
+                if checked_product(shape) != Some(values.len() as u64) {
+                    return fail(format!("a literal of shape {shape:?} holds {} values", values.len()));
+                }
+                ("a literal".into(), shape.clone())
+            }
+            Node::View { view, arg } => {
+                // Sizes first, so that every index the view computes fits.
+                for (name, shape, chunks) in [("source", &view.source_shape, &view.source_chunks), ("result", &view.shape, &view.shape)] {
+                    let chunks: Vec<u64> = chunks.iter().map(|&c| c.max(1)).collect();
+                    if let Err(e) = check_array_sizes(shape, &chunks, DType::Bool) {
+                        return fail(format!("a view's {name}: {e}"));
+                    }
+                }
+                view.check().or_else(|e| fail(e))?;
+                self.check_kernel(plan, arg, &view.source_shape)?;
+                ("a view".into(), view.shape.clone())
+            }
+            Node::Dot { dot, lhs, rhs } => {
+                for (name, shape) in [("left operand", &dot.lhs_shape), ("right operand", &dot.rhs_shape)] {
+                    let chunks: Vec<u64> = shape.iter().map(|&c| c.max(1)).collect();
+                    if let Err(e) = check_array_sizes(shape, &chunks, DType::Bool) {
+                        return fail(format!("a contraction's {name}: {e}"));
+                    }
+                }
+                dot.check().or_else(|e| fail(e))?;
+                self.check_kernel(plan, lhs, &dot.lhs_shape)?;
+                self.check_kernel(plan, rhs, &dot.rhs_shape)?;
+                ("a contraction".into(), dot.shape())
+            }
+            Node::Concat { concat, parts } => {
+                if let Err(e) = check_array_sizes(&concat.shape, &concat.shape.iter().map(|&c| c.max(1)).collect::<Vec<_>>(), DType::Bool) {
+                    return fail(format!("a concatenation: {e}"));
+                }
+                concat.check(parts.len()).or_else(|e| fail(e))?;
+                for (i, p) in parts.iter().enumerate() {
+                    self.check_kernel(plan, p, &concat.part_shape(i))?;
+                    let dtypes: Vec<DType> = self.inputs.iter().map(|&id| plan.arrays[id].dtype).collect();
+                    if p.dtype(&dtypes) != concat.dtype {
+                        return fail(format!("a concatenation of {} has part {i} of {}", concat.dtype, p.dtype(&dtypes)));
+                    }
+                }
+                ("a concatenation".into(), concat.shape.clone())
+            }
+            Node::Halo { halo, arg } => {
+                if let Err(e) = check_array_sizes(&halo.source_shape, &halo.source_shape.iter().map(|&c| c.max(1)).collect::<Vec<_>>(), DType::Bool) {
+                    return fail(format!("a stencil's source: {e}"));
+                }
+                halo.check().or_else(|e| fail(e))?;
+                self.check_kernel(plan, arg, &halo.source_shape)?;
+                ("a stencil".into(), halo.shape())
+            }
+            Node::Cast { arg, .. } | Node::Unary { arg, .. } => return self.check_kernel(plan, arg, domain),
+            Node::Binary { lhs, rhs, .. } => {
+                self.check_kernel(plan, lhs, domain)?;
+                return self.check_kernel(plan, rhs, domain);
+            }
+            Node::Where { cond, x, y } => {
+                for n in [cond, x, y] {
+                    self.check_kernel(plan, n, domain)?;
+                }
+                return Ok(());
+            }
+        };
+        if !broadcasts(&shape, domain) {
+            return fail(format!("{what} has shape {shape:?}, which does not broadcast to the op's domain {domain:?}"));
+        }
+        Ok(())
+    }
+
     /// A later round of a reduction with several fields per partial reads the
     /// partial array of the round before as it is: the kernel is that input,
     /// of the partials' type and of the domain's shape.

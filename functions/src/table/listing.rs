@@ -48,7 +48,8 @@ pub fn result_text(f: &Function) -> &'static str {
 fn also(f: &Function) -> Vec<String> {
     let mut v: Vec<String> = f.aliases.iter().map(|a| a.to_string()).collect();
     if let Some(op) = f.operator {
-        v.push(if f.params.len() == 1 { format!("{op}x") } else { format!("x {op} y") });
+        // Spellings on x itself (`x[key]`, `x.T`) are shown as they are.
+        v.push(if op.starts_with('x') { op.to_string() } else if f.params.len() == 1 { format!("{op}x") } else { format!("x {op} y") });
     }
     v
 }

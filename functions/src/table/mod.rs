@@ -15,7 +15,10 @@
 
 mod creation;
 pub mod elementwise;
+mod linalg;
 pub mod listing;
+mod manipulation;
+mod stencil;
 mod statistics;
 
 use std::sync::LazyLock;
@@ -36,6 +39,10 @@ pub enum Category {
     Utility,
     /// Changing shape or chunking.
     Manipulation,
+    /// Windows along an axis (differences, moving sums and means).
+    Stencil,
+    /// Matrix and tensor products.
+    LinearAlgebra,
 }
 
 impl Category {
@@ -47,6 +54,8 @@ impl Category {
             Category::Statistical => "Statistics",
             Category::Utility => "Types and selection",
             Category::Manipulation => "Manipulation",
+            Category::LinearAlgebra => "Linear algebra",
+            Category::Stencil => "Stencils",
         }
     }
 }
@@ -70,6 +79,14 @@ pub enum ParamKind {
     Shape,
     /// A nested tuple of numbers (`asarray`).
     Nested,
+    /// A string (`mode='constant'`).
+    Str,
+    /// Arrays: a tuple of them, or for a variadic parameter the remaining
+    /// positional arguments.
+    Arrays,
+    /// An index: an integer, `None` or a tuple of them (slices need the
+    /// subscript syntax `x[1:5]`).
+    Key,
 }
 
 /// A parameter's default value.
@@ -85,6 +102,8 @@ pub enum ParamDefault {
     Int(i64),
     /// A float.
     Float(f64),
+    /// A string.
+    Str(&'static str),
 }
 
 /// One parameter of a function.
@@ -98,16 +117,23 @@ pub struct Param {
     pub default: ParamDefault,
     /// True when it can only be given by keyword (after `*` in the signature).
     pub keyword_only: bool,
+    /// True when it takes all remaining positional arguments (`*arrays`).
+    pub variadic: bool,
 }
 
 /// A positional-or-keyword parameter.
 pub const fn arg(name: &'static str, kind: ParamKind, default: ParamDefault) -> Param {
-    Param { name, kind, default, keyword_only: false }
+    Param { name, kind, default, keyword_only: false, variadic: false }
+}
+
+/// A parameter taking all remaining positional arguments (`*arrays`).
+pub const fn star(name: &'static str) -> Param {
+    Param { name, kind: ParamKind::Arrays, default: ParamDefault::Required, keyword_only: false, variadic: true }
 }
 
 /// A keyword-only parameter.
 pub const fn kw(name: &'static str, kind: ParamKind, default: ParamDefault) -> Param {
-    Param { name, kind, default, keyword_only: true }
+    Param { name, kind, default, keyword_only: true, variadic: false }
 }
 
 /// How the function is implemented.
@@ -165,6 +191,11 @@ impl Function {
         let mut parts = vec![];
         let mut star = false;
         for p in &self.params {
+            if p.variadic {
+                parts.push(format!("*{}", p.name));
+                star = true;
+                continue;
+            }
             if p.keyword_only && !star {
                 parts.push("*".to_string());
                 star = true;
@@ -175,6 +206,7 @@ impl Function {
                 ParamDefault::Bool(b) => format!("{}={}", p.name, if b { "True" } else { "False" }),
                 ParamDefault::Int(i) => format!("{}={i}", p.name),
                 ParamDefault::Float(f) => format!("{}={f:?}", p.name),
+                ParamDefault::Str(t) => format!("{}='{t}'", p.name),
             });
         }
         format!("{}({})", self.name, parts.join(", "))
@@ -276,8 +308,10 @@ fn rows() -> Vec<Function> {
             "the type of x",
             numeric(),
         ),
-        named("rechunk", Manipulation, vec![X, arg("chunks", K::Shape, D::Required)], "x with a new chunk shape (bounded memory, through intermediates when needed).", "the type of x", all_dtypes()),
     ]);
+    rows.extend(manipulation::rows());
+    rows.extend(linalg::rows());
+    rows.extend(stencil::rows());
     rows.extend(statistics::rows());
     rows.extend(creation::rows());
     rows

@@ -54,6 +54,16 @@ pub const KNOWN_FAILURES: &[Known] = &[
 /// missing. Remove entries as cubed-rs accepts them.
 pub const REFUSED: &[Known] = &[
     Known {
+        cases: &[
+            "x @ y.mT", "matmul(x.mT, y)", "x @ y", "x @ rechunk(y.mT, (2, 3))", "x[0] @ y.mT", "x @ y[..., 0, :]", "tensordot(x, y, axes=x.ndim)",
+            "tensordot(x, y, axes=((0,), (0,)))", "tensordot(x, y, axes=((0, -1), (0, -1)))", "tensordot(x, y, axes=0)",
+            "vecdot(x, y)", "vecdot(x, y, axis=-2)", "inner(x, y)", "outer(x, y)",
+        ],
+        dtypes: "bool,bool",
+        why: "cubed-rs contracts numeric types only (the Array API's matmul and friends are for numeric types); numpy's \
+              give bool results (logical or of ands)",
+    },
+    Known {
         cases: &["ceil(x)", "floor(x)", "trunc(x)", "fix(x)", "round(x)", "signbit(x)", "square(x)"],
         dtypes: "bool",
         why: "no bool kernel (the Array API defines these for numeric dtypes); numpy computes them on bools",

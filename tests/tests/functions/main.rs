@@ -2,7 +2,7 @@
 //!
 //! Cases (`case.rs`): the elementwise ones are generated from the function
 //! table (`generate.rs`), the others are hand-written (`cases_core.rs`,
-//! `cases_statistics.rs`, `cases_creation.rs`); a table row without a case
+//! `cases_statistics.rs`, `cases_creation.rs`, `cases_manipulation.rs`, `cases_linalg.rs`); a table row without a case
 //! fails `every_table_row_has_a_case`.
 //!
 //! How they run (`every_function_matches_numpy`):
@@ -32,6 +32,8 @@
 mod case;
 mod cases_core;
 mod cases_creation;
+mod cases_linalg;
+mod cases_manipulation;
 mod cases_statistics;
 mod errors;
 mod generate;
@@ -53,7 +55,7 @@ use known::{Known, BROKEN_LAYOUTS, KNOWN_FAILURES, REFUSED};
 /// Every case: generated, then hand-written.
 fn all_cases() -> Vec<Case> {
     let mut cases = generate::elementwise();
-    for list in [cases_core::CASES, cases_statistics::CASES, cases_creation::CASES] {
+    for list in [cases_core::CASES, cases_statistics::CASES, cases_creation::CASES, cases_manipulation::CASES, cases_manipulation::JOINS, cases_linalg::CASES] {
         cases.extend(list.iter().cloned());
     }
     cases

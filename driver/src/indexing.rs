@@ -1,0 +1,205 @@
+//! numpy's basic indexing: `x[0:90, ::2, -1]`, `x[..., None]`.
+//!
+//! An index is a list of [`Index`] items with numpy's semantics: an integer
+//! (negative counts from the end) drops its axis, a slice keeps it
+//! (`start:stop:step`, Python's clamping, negative steps walk backwards),
+//! `None` adds an axis of length 1 and `...` stands for as many full slices
+//! as the other items leave. The result is a view ([`crate::view`]): it
+//! fuses, and reads only the chunks it touches.
+
+use cubed_task::kernel::{AxisMap, Fixed};
+
+use crate::array::Array;
+use crate::error::{CubedError, Result};
+
+/// One item of an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// An integer: selects one position and drops the axis.
+    Int(i64),
+    /// A slice `start:stop:step` (each part optional).
+    Slice(Slice),
+    /// `None` / `np.newaxis`: a new axis of length 1.
+    NewAxis,
+    /// `...`: full slices for the axes the other items leave.
+    Ellipsis,
+}
+
+/// A Python slice; `None` parts take their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Slice {
+    /// First position (default: the start, or the end for a negative step).
+    pub start: Option<i64>,
+    /// Position to stop before (default: past the end in the step's direction).
+    pub stop: Option<i64>,
+    /// Stride (default 1; not 0).
+    pub step: Option<i64>,
+}
+
+impl Slice {
+    /// `start:stop:step`.
+    pub fn new(start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Slice {
+        Slice { start, stop, step }
+    }
+
+    /// Python's `slice.indices(n)`: the first position, the step and the
+    /// number of positions selected from an axis of length `n`.
+    pub fn indices(&self, n: u64) -> Result<(u64, i64, u64)> {
+        let step = self.step.unwrap_or(1);
+        if step == 0 {
+            return Err(CubedError::Invalid("slice step cannot be zero".into()));
+        }
+        let (n, step) = (i128::from(n), i128::from(step));
+        let (lower, upper) = if step > 0 { (0, n) } else { (-1, n - 1) };
+        let clamp = |v: Option<i64>, default: i128| match v {
+            None => default,
+            Some(v) => {
+                let v = i128::from(v);
+                let v = if v < 0 { v + n } else { v };
+                v.clamp(lower, upper)
+            }
+        };
+        let start = clamp(self.start, if step > 0 { lower } else { upper });
+        let stop = clamp(self.stop, if step > 0 { upper } else { lower });
+        let len = if step > 0 && start < stop {
+            (stop - start - 1) / step + 1
+        } else if step < 0 && stop < start {
+            (start - stop - 1) / (-step) + 1
+        } else {
+            0
+        };
+        // An empty selection reads nothing: its start is immaterial.
+        let start = if len == 0 { 0 } else { start };
+        Ok((start as u64, step as i64, len as u64))
+    }
+}
+
+impl From<i64> for Index {
+    fn from(i: i64) -> Index {
+        Index::Int(i)
+    }
+}
+
+impl From<std::ops::Range<i64>> for Index {
+    fn from(r: std::ops::Range<i64>) -> Index {
+        Index::Slice(Slice::new(Some(r.start), Some(r.end), None))
+    }
+}
+
+impl From<std::ops::RangeFrom<i64>> for Index {
+    fn from(r: std::ops::RangeFrom<i64>) -> Index {
+        Index::Slice(Slice::new(Some(r.start), None, None))
+    }
+}
+
+impl From<std::ops::RangeTo<i64>> for Index {
+    fn from(r: std::ops::RangeTo<i64>) -> Index {
+        Index::Slice(Slice::new(None, Some(r.end), None))
+    }
+}
+
+impl From<std::ops::RangeFull> for Index {
+    fn from(_: std::ops::RangeFull) -> Index {
+        Index::Slice(Slice::default())
+    }
+}
+
+impl From<Slice> for Index {
+    fn from(s: Slice) -> Index {
+        Index::Slice(s)
+    }
+}
+
+/// `x[index]` with numpy's basic-indexing semantics, e.g.
+/// `cubed::getitem(&t, &[(0..90).into(), Slice::new(None, None, Some(2)).into(), (-1).into()])`
+/// for `t[0:90, ::2, -1]`. An integer out of range is an error naming the
+/// axis and its length, before anything is planned.
+///
+/// ```
+/// # fn demo() -> cubed::Result<()> {
+/// use cubed::{DType, Index, Slice, Spec};
+/// let spec = Spec::new("memory://doc");
+/// let t = cubed::random(&spec, &[360, 10, 20], &[90, 10, 20], 1, DType::Float64)?;
+/// // t[0:90, ::2, -1]
+/// let transect = cubed::getitem(&t, &[(0..90).into(), Slice::new(None, None, Some(2)).into(), Index::Int(-1)])?;
+/// assert_eq!(transect.shape(), &[90, 5]);
+/// // t[1:] - t[:-1]
+/// let change = cubed::subtract(&cubed::getitem(&t, &[(1..).into()])?, &cubed::getitem(&t, &[(..-1).into()])?)?;
+/// assert_eq!(change.shape(), &[359, 10, 20]);
+/// assert!(cubed::getitem(&t, &[Index::Int(360)]).unwrap_err().to_string().contains("index 360 is out of bounds for axis 0 with size 360"));
+/// # Ok(()) }
+/// # demo().unwrap();
+/// ```
+pub fn getitem(x: &Array, index: &[Index]) -> Result<Array> {
+    let consuming = index.iter().filter(|i| matches!(i, Index::Int(_) | Index::Slice(_))).count();
+    let ellipses = index.iter().filter(|i| **i == Index::Ellipsis).count();
+    if ellipses > 1 {
+        return Err(CubedError::Invalid("an index can only have a single ellipsis ('...')".into()));
+    }
+    if consuming > x.ndim() {
+        return Err(CubedError::Invalid(format!(
+            "too many indices for array: array is {}-dimensional, but {consuming} were indexed",
+            x.ndim()
+        )));
+    }
+    let mut items: Vec<Index> = vec![];
+    for &i in index {
+        if i == Index::Ellipsis {
+            items.extend(std::iter::repeat_n(Index::Slice(Slice::default()), x.ndim() - consuming));
+        } else {
+            items.push(i);
+        }
+    }
+    if ellipses == 0 {
+        items.extend(std::iter::repeat_n(Index::Slice(Slice::default()), x.ndim() - consuming));
+    }
+    let (mut shape, mut axes, mut fixed) = (vec![], vec![], vec![]);
+    let mut source = 0;
+    for item in items {
+        match item {
+            Index::Int(i) => {
+                let n = x.shape()[source];
+                let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
+                if at < 0 || at >= i128::from(n) {
+                    return Err(CubedError::Invalid(format!("index {i} is out of bounds for axis {source} with size {n}")));
+                }
+                fixed.push(Fixed { axis: source, index: at as u64 });
+                source += 1;
+            }
+            Index::Slice(s) => {
+                let (start, step, len) = s.indices(x.shape()[source])?;
+                axes.push(AxisMap::Range { source, start, step });
+                shape.push(len);
+                source += 1;
+            }
+            Index::NewAxis => {
+                axes.push(AxisMap::New);
+                shape.push(1);
+            }
+            Index::Ellipsis => unreachable!("expanded above"),
+        }
+    }
+    crate::view::view(x, "getitem", shape, axes, fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_indices_follow_python() {
+        let s = |start, stop, step| Slice::new(start, stop, step);
+        // Checked against Python's slice(...).indices(n) and len(range(...)).
+        assert_eq!(s(None, None, None).indices(5).unwrap(), (0, 1, 5));
+        assert_eq!(s(Some(1), Some(-1), None).indices(5).unwrap(), (1, 1, 3));
+        assert_eq!(s(None, None, Some(-1)).indices(5).unwrap(), (4, -1, 5));
+        assert_eq!(s(Some(-2), None, Some(-2)).indices(5).unwrap(), (3, -2, 2));
+        assert_eq!(s(Some(10), Some(20), None).indices(5).unwrap(), (0, 1, 0));
+        assert_eq!(s(Some(-10), Some(3), Some(2)).indices(5).unwrap(), (0, 2, 2));
+        assert_eq!(s(Some(3), Some(1), None).indices(5).unwrap(), (0, 1, 0));
+        assert_eq!(s(None, None, Some(i64::MIN)).indices(5).unwrap(), (4, i64::MIN, 1));
+        assert_eq!(s(Some(i64::MAX), Some(i64::MIN), Some(-3)).indices(7).unwrap(), (6, -3, 3));
+        assert_eq!(s(None, None, None).indices(0).unwrap(), (0, 1, 0));
+        assert!(s(None, None, Some(0)).indices(5).unwrap_err().to_string().contains("slice step cannot be zero"));
+    }
+}
