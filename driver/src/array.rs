@@ -24,6 +24,8 @@ pub(crate) struct ArrayNode {
     pub weak: bool,
     pub op: LogicalOp,
     pub spec: Arc<Spec>,
+    /// Axis names and attributes (see [`crate::labels`]).
+    pub labels: cubed_task::plan::Labels,
 }
 
 /// What produces an array, before fusion.
@@ -117,8 +119,19 @@ impl Array {
     pub(crate) fn new(spec: Arc<Spec>, shape: Vec<u64>, chunks: Vec<u64>, dtype: DType, op: LogicalOp) -> Array {
         let chunks = cubed_task::plan::clip_chunks(&shape, &chunks);
         Array {
-            node: Arc::new(ArrayNode { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shape, chunks, dtype, weak: false, op, spec }),
+            node: Arc::new(ArrayNode { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), shape, chunks, dtype, weak: false, op, spec, labels: Default::default() }),
         }
+    }
+
+    /// With axis names and attributes (on a node just made).
+    pub(crate) fn labelled(mut self, labels: cubed_task::plan::Labels) -> Array {
+        Arc::get_mut(&mut self.node).expect("fresh node").labels = labels;
+        self
+    }
+
+    /// Axis names and attributes, as the result will be written with.
+    pub fn labels(&self) -> &cubed_task::plan::Labels {
+        &self.node.labels
     }
 
     pub(crate) fn weak(mut self) -> Array {

@@ -61,7 +61,10 @@ pub fn concat(arrays: &[&Array], axis: i64) -> Result<Array> {
     // (a short first part, as diff's prepend, must not make tiny chunks).
     let mut chunks = first.chunks().to_vec();
     chunks[k] = parts.iter().map(|a| a.chunks()[k]).max().unwrap_or(1);
-    Ok(Array::new(first.spec_arc(), shape, chunks, dtype, LogicalOp::Regional { node, args: parts, name: "concat" }))
+    // The first part's names; the attributes when every part has the same.
+    let same = parts.iter().all(|p| p.labels().attributes == parts[0].labels().attributes);
+    let labels = crate::labels::from_axes(&parts[0], (0..shape.len()).map(Some), same);
+    Ok(Array::new(first.spec_arc(), shape, chunks, dtype, LogicalOp::Regional { node, args: parts, name: "concat" }).labelled(labels))
 }
 
 /// The arrays (all of one shape) joined along a new axis `axis` of the result.

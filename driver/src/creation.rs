@@ -66,7 +66,8 @@ pub fn from_zarr(spec: &Spec, url: &str) -> Result<Array> {
     }
     // Codecs cubed-rs cannot decode within a bound are refused now, not at the first read.
     cubed_task::storage::decode::ChunkDecoder::new(&array).map_err(|e| CubedError::Invalid(format!("array '{url}' (an input): {e}")))?;
-    Ok(Array::new(Arc::new(spec.clone()), shape, chunks, dtype, LogicalOp::Stored { url: url.to_string() }))
+    let labels = crate::labels::from_zarr(array.dimension_names().clone(), array.attributes().clone(), shape.len());
+    Ok(Array::new(Arc::new(spec.clone()), shape, chunks, dtype, LogicalOp::Stored { url: url.to_string() }).labelled(labels))
 }
 
 /// A small array from row-major values (at most [`MAX_ASARRAY_BYTES`]); it is embedded in the plan.

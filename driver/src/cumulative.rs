@@ -90,7 +90,8 @@ fn cumulative(a: &Array, name: &'static str, func: ScanFunc, opts: &Cumulative) 
     let mut shape = a.shape().to_vec();
     shape[axis] += u64::from(opts.include_initial);
     let scan = Scan { name, func, axis, include_initial: opts.include_initial };
-    Ok(Array::new(a.spec_arc(), shape, a.chunks().to_vec(), dtype, LogicalOp::Scan { scan, arg: a.clone() }))
+    let labels = crate::labels::from_axes(a, (0..a.ndim()).map(Some), false);
+    Ok(Array::new(a.spec_arc(), shape, a.chunks().to_vec(), dtype, LogicalOp::Scan { scan, arg: a.clone() }).labelled(labels))
 }
 
 /// Running sums along the axis (numpy's `cumsum`, in numpy's accumulation

@@ -89,7 +89,8 @@ pub(crate) fn map(kind: MapKind, args: &[&Array], dtype: DType) -> Result<Array>
             .collect();
         unified.push(if want == a.chunks() { (*a).clone() } else { crate::rechunk_array(a, &want)? });
     }
-    Ok(Array::new(args[0].spec_arc(), shape, chunks, dtype, LogicalOp::Map { kind, args: unified }))
+    let labels = crate::labels::elementwise(args, &shape, matches!(kind, MapKind::Cast(_)));
+    Ok(Array::new(args[0].spec_arc(), shape, chunks, dtype, LogicalOp::Map { kind, args: unified }).labelled(labels))
 }
 
 /// The value of an array known at plan time to hold one value everywhere

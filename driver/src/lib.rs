@@ -29,6 +29,7 @@ pub mod elementwise;
 pub mod error;
 pub mod expr;
 pub mod indexing;
+pub(crate) mod labels;
 pub mod linalg;
 pub mod manipulation;
 pub mod memory_model;
@@ -92,6 +93,7 @@ pub(crate) fn rechunk_array(a: &Array, chunks: &[u64]) -> Result<Array> {
     if clipped == a.chunks() {
         return Ok(a.clone());
     }
+    let labels = a.labels().clone();
     let op = match &a.node.op {
         // Generated data can be produced in any chunking directly.
         LogicalOp::Create { leaf, name } => LogicalOp::Create { leaf: leaf.clone(), name },
@@ -99,7 +101,7 @@ pub(crate) fn rechunk_array(a: &Array, chunks: &[u64]) -> Result<Array> {
         LogicalOp::Regional { node, args, name } if node.any_chunks() => LogicalOp::Regional { node: node.clone(), args: args.clone(), name },
         _ => LogicalOp::Rechunk { arg: a.clone() },
     };
-    Ok(Array::new(a.spec_arc(), a.shape().to_vec(), clipped, a.dtype(), op))
+    Ok(Array::new(a.spec_arc(), a.shape().to_vec(), clipped, a.dtype(), op).labelled(labels))
 }
 
 /// Plans and runs `outputs` on the local runner with default options.

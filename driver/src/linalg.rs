@@ -58,7 +58,19 @@ fn contract(name: &'static str, lhs: &Array, rhs: &Array, (lhs_batch, rhs_batch)
     chunks.extend(std::iter::repeat_n(1, contracted));
     chunks.extend(&rhs.chunks()[rhs_batch + contracted..]);
     let kb_axis = batch + lhs.ndim() - lhs_batch - contracted;
-    let products = Array::new(lhs.spec_arc(), shape, chunks, compute, LogicalOp::Regional { node: Regional::Dot(dot), args: vec![lhs.clone(), rhs.clone()], name });
+    // Names: the batch axes' (as elementwise), then each operand's free axes'.
+    let name_of = |x: &Array, k: usize| x.labels().dimension_names.as_ref().and_then(|n| n[k].clone());
+    let names_of = |x: &Array, range: std::ops::Range<usize>| -> Vec<Option<String>> { range.map(|k| name_of(x, k)).collect() };
+    let batch_name = |d: usize| -> Option<String> {
+        let spans = |x: &Array, nb: usize| (d + nb >= batch && x.shape()[d + nb - batch] == shape[d]).then(|| name_of(x, d + nb - batch)).flatten();
+        spans(lhs, lhs_batch).or_else(|| spans(rhs, rhs_batch))
+    };
+    let mut names: Vec<Option<String>> = (0..batch).map(batch_name).collect();
+    names.extend(names_of(lhs, lhs_batch..lhs.ndim() - contracted));
+    names.extend(std::iter::repeat_n(None, contracted));
+    names.extend(names_of(rhs, rhs_batch + contracted..rhs.ndim()));
+    let labels = crate::labels::from_names(names);
+    let products = Array::new(lhs.spec_arc(), shape, chunks, compute, LogicalOp::Regional { node: Regional::Dot(dot), args: vec![lhs.clone(), rhs.clone()], name }).labelled(labels);
     if contracted == 0 {
         return Ok(products);
     }

@@ -337,7 +337,7 @@ mod tests {
     use super::*;
 
     fn array(shape: &[u64], chunks: &[u64], dtype: DType) -> ArrayMeta {
-        ArrayMeta { name: "a".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: chunks.to_vec(), dtype, codec: Some(Codec::None) }
+        ArrayMeta { name: "a".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: chunks.to_vec(), dtype, codec: Some(Codec::None), labels: Default::default() }
     }
 
     fn copy_mem(src: &[u64], dst: &[u64], region: &[u64]) -> Option<u64> {

@@ -347,7 +347,12 @@ impl Planner<'_> {
             Some(url) => (Location::Url { url }, self.opts.output_codec, format!("out-{id:03}")),
             None => (Location::Intermediate, self.opts.intermediate_codec, format!("arr-{id:03}")),
         };
-        self.push_array(meta(&name, location, shape, chunks, dtype, Some(codec)))
+        let mut m = meta(&name, location, shape, chunks, dtype, Some(codec));
+        // Requested outputs carry their axis names and attributes (see crate::labels).
+        if matches!(m.location, Location::Url { .. }) {
+            m.labels = self.node(id).labels().clone();
+        }
+        self.push_array(m)
     }
 
     fn push_array(&mut self, m: ArrayMeta) -> ArrayId {
@@ -650,7 +655,7 @@ fn touched_elements(region: &[(u64, u64)], shape: &[u64], chunks: &[u64]) -> Opt
 
 fn meta(name: &str, location: Location, shape: &[u64], chunks: &[u64], dtype: DType, codec: Option<Codec>) -> ArrayMeta {
     let chunks = cubed_task::plan::clip_chunks(shape, chunks);
-    ArrayMeta { name: name.to_string(), location, shape: shape.to_vec(), chunks, dtype, codec }
+    ArrayMeta { name: name.to_string(), location, shape: shape.to_vec(), chunks, dtype, codec, labels: Default::default() }
 }
 
 /// Refuses a plan that does not hold together or exceeds cubed-rs's sizes

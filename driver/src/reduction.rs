@@ -131,7 +131,10 @@ fn reduce(a: &Array, k: Kind, opts: &Reduce) -> Result<Array> {
     };
     let (shape, chunks) = (keep(a.shape()), keep(a.chunks()));
     let reduction = Reduction { name: k.name, func: k.func, acc: k.acc, mean: k.mean, finish: k.finish, axes, split_every };
-    Ok(Array::new(a.spec_arc(), shape, chunks, k.dtype, LogicalOp::Reduce { reduction, arg: a.clone() }))
+    // Reduced axes lose their names unless kept (keepdims).
+    let kept: Vec<Option<usize>> = (0..a.ndim()).filter(|j| opts.keepdims || !reduction.axes.contains(j)).map(|j| (!reduction.axes.contains(&j)).then_some(j)).collect();
+    let labels = crate::labels::from_axes(a, kept, false);
+    Ok(Array::new(a.spec_arc(), shape, chunks, k.dtype, LogicalOp::Reduce { reduction, arg: a.clone() }).labelled(labels))
 }
 
 /// Whether reducing an empty axis gives a value (numpy's identity, or NaN).

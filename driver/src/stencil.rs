@@ -16,7 +16,8 @@ fn halo(name: &'static str, x: &Array, axis: usize, op: HaloOp, dtype: DType) ->
     let h = Halo { axis, source_shape: x.shape().to_vec(), op, dtype };
     h.check().map_err(|e| CubedError::Invalid(format!("{name}: {e}")))?;
     let shape = h.shape();
-    Ok(Array::new(x.spec_arc(), shape, x.chunks().to_vec(), dtype, LogicalOp::Regional { node: Regional::Halo(h), args: vec![x.clone()], name }))
+    let labels = crate::labels::from_axes(x, (0..x.ndim()).map(Some), false);
+    Ok(Array::new(x.spec_arc(), shape, x.chunks().to_vec(), dtype, LogicalOp::Regional { node: Regional::Halo(h), args: vec![x.clone()], name }).labelled(labels))
 }
 
 /// numpy's `diff`: the `n`-th forward difference along `axis` (`x[1:] -

@@ -39,7 +39,8 @@ pub(crate) fn view(x: &Array, name: &'static str, shape: Vec<u64>, axes: Vec<Axi
         }
     }
     let shape = v.shape.clone();
-    Ok(Array::new(x.spec_arc(), shape, chunks, x.dtype(), LogicalOp::Regional { node: Regional::View(v), args: vec![x.clone()], name }))
+    let labels = crate::labels::from_axes(x, v.axes.iter().map(|m| m.source()), true);
+    Ok(Array::new(x.spec_arc(), shape, chunks, x.dtype(), LogicalOp::Regional { node: Regional::View(v), args: vec![x.clone()], name }).labelled(labels))
 }
 
 /// An axis map reading source axis `source` whole and in order.

@@ -152,6 +152,7 @@ proptest! {
             chunks: vec![4, 4],
             dtype: DType::Float64,
             codec: Some([Codec::Zstd { level: 1 }, Codec::Gzip { level: 1 }, Codec::None][codec as usize]),
+            labels: Default::default(),
         };
         store.create_array(&meta).unwrap();
         store.put("c/0/0", bytes).unwrap();

@@ -263,7 +263,7 @@ mod tests {
     /// The same kind of plan with `num_tasks` tasks (`full((2, 2 * num_tasks), 7)`).
     fn published_with_tasks(name: &str, num_tasks: u64) -> (String, String) {
         let shape = vec![2, 2 * num_tasks];
-        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.clone(), chunks: vec![2, 2], dtype: crate::DType::Int64, codec: Some(Codec::None) };
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.clone(), chunks: vec![2, 2], dtype: crate::DType::Int64, codec: Some(Codec::None), labels: Default::default() };
         let kind = OpKind::Blockwise { kernel: Node::Full { value: 7.0, dtype: crate::DType::Int64, shape } };
         let op = Op { id: "op-001".into(), kind, inputs: vec![], output: 0, num_tasks, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 128 };
         let plan = Plan { version: PLAN_VERSION, spec: Spec::new(format!("memory://{name}/work")), arrays: vec![out], ops: vec![op] };

@@ -414,7 +414,7 @@ mod tests {
     fn resume_refuses_an_unvalidated_task_count_before_allocating() {
         use crate::dtype::DType;
         use crate::plan::{ArrayMeta, Codec, Location, Spec, PLAN_VERSION};
-        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4], chunks: vec![1], dtype: DType::Float64, codec: Some(Codec::None) };
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: vec![4], chunks: vec![1], dtype: DType::Float64, codec: Some(Codec::None), labels: Default::default() };
         let kernel = Node::Full { value: 0.0, dtype: DType::Float64, shape: vec![] };
         let op = Op { id: "op-001".into(), kind: OpKind::Blockwise { kernel }, inputs: vec![], output: 0, num_tasks: 1 << 40, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 };
         let plan = Plan { version: PLAN_VERSION, spec: Spec::new("memory://resume-unvalidated/w"), arrays: vec![out], ops: vec![op.clone()] };

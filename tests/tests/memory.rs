@@ -67,6 +67,12 @@ fn measured_memory_stays_within_the_projection_for_every_op_kind() {
     kinds.extend(check("roll(a, 1000, axis=0)", &[("a", &a)], &d.join("roll.zarr"), d));
     kinds.extend(check("broadcast_to(a[0], (6000, 3000))", &[("a", &a)], &d.join("broadcast.zarr"), d));
     kinds.extend(check("repeat(a[:3000], 2, axis=1)", &[("a", &a)], &d.join("repeat.zarr"), d));
+    // Joins and stencils: parts chunked differently, constant padding, a
+    // difference of order 2 and a moving mean whose window spans chunks.
+    kinds.extend(check("concat((a, rechunk(b, (2000, 3000))), axis=0)", &[("a", &a), ("b", &b)], &d.join("concat.zarr"), d));
+    kinds.extend(check("pad(a, ((100, 0), (0, 50)))", &[("a", &a)], &d.join("pad.zarr"), d));
+    kinds.extend(check("diff(a, n=2, axis=0)", &[("a", &a)], &d.join("diff.zarr"), d));
+    kinds.extend(check("moving_mean(a, 500, axis=0)", &[("a", &a)], &d.join("moving.zarr"), d));
     // Contractions: two blocks of 3000 along the contracted axis, summed; and a
     // product of stacks with a 1-d operand.
     kinds.extend(check("a.T @ b", &[("a", &a), ("b", &b)], &d.join("matmul.zarr"), d));

@@ -148,6 +148,30 @@ pub struct ArrayMeta {
     pub dtype: DType,
     /// Compression when the plan writes it; `None` for arrays the plan only reads.
     pub codec: Option<Codec>,
+    /// Axis names and attributes written with the array (requested outputs).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
+}
+
+/// What an array says about itself besides its data: Zarr v3's
+/// `dimension_names` (Zarr v2's `_ARRAY_DIMENSIONS` attribute, as xarray
+/// writes it) and its user attributes, so that xarray opens a result with
+/// the dimensions of its inputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Labels {
+    /// One name per axis (`None`: unnamed); `None` when no axis is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension_names: Option<Vec<Option<String>>>,
+    /// User attributes.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Labels {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.dimension_names.is_none() && self.attributes.is_empty()
+    }
 }
 
 impl ArrayMeta {
@@ -449,6 +473,7 @@ mod tests {
             chunks: chunks.to_vec(),
             dtype: DType::Float64,
             codec: written.then_some(Codec::None),
+            labels: Labels::default(),
         }
     }
 

@@ -400,7 +400,7 @@ mod tests {
     use super::*;
 
     fn blockwise(kernel: Node, shape: &[u64]) -> Plan {
-        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: shape.to_vec(), dtype: DType::Int64, codec: Some(Codec::None) };
+        let out = ArrayMeta { name: "out".into(), location: Location::Intermediate, shape: shape.to_vec(), chunks: shape.to_vec(), dtype: DType::Int64, codec: Some(Codec::None), labels: Default::default() };
         let op = Op { id: "op-001".into(), kind: OpKind::Blockwise { kernel }, inputs: vec![], output: 0, num_tasks: 1, projected_mem: 0, fused: vec![], bytes_read: 0, bytes_written: 0 };
         Plan { version: PLAN_VERSION, spec: Spec::new("memory://w"), arrays: vec![out], ops: vec![op] }
     }

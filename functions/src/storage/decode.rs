@@ -282,7 +282,7 @@ mod tests {
     /// A 4 x 4 float64 array with one chunk holding 0..16, in memory.
     fn array(name: &str, codec: Codec) -> (StoreUrl, crate::storage::ZarrArray) {
         let store = StoreUrl::parse(&format!("memory://decode-tests/{name}")).unwrap();
-        let meta = ArrayMeta { name: name.into(), location: Location::Intermediate, shape: vec![4, 4], chunks: vec![4, 4], dtype: DType::Float64, codec: Some(codec) };
+        let meta = ArrayMeta { name: name.into(), location: Location::Intermediate, shape: vec![4, 4], chunks: vec![4, 4], dtype: DType::Float64, codec: Some(codec), labels: Default::default() };
         let array = store.create_array(&meta).unwrap();
         let data = ChunkData::from_f64_values(DType::Float64, &[4, 4], (0..16).map(f64::from).collect()).unwrap();
         write_chunk(&array, &[4, 4], &[0, 0], data).unwrap();

@@ -235,6 +235,10 @@ impl StoreUrl {
                 builder.bytes_to_bytes_codecs(vec![Arc::new(codec)]);
             }
         }
+        if let Some(names) = &meta.labels.dimension_names {
+            builder.dimension_names(Some(names.clone()));
+        }
+        builder.attributes(meta.labels.attributes.clone());
         builder
             .build(self.zarr.clone(), &self.zarr_path())
             .map_err(|e| StoreError::Config { url: meta.name.clone(), message: e.to_string() })

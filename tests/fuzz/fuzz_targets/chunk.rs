@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         chunks: vec![4, 4],
         dtype: DType::Float64,
         codec: Some(codec),
+        labels: Default::default(),
     };
     store.create_array(&meta).unwrap();
     store.put("c/0/0", bytes.to_vec()).unwrap();
