@@ -330,22 +330,28 @@ impl<'a> OpInputs<'a> {
             OpKind::Copy { .. } => None,
         };
         // Leaves of the same input read the same region, so a read is kept
-        // for the others; except under a view, which reads other regions.
-        let mut in_view = vec![false; op.inputs.len()];
+        // for the others; except under a node that reads other regions than
+        // its own (a view, a concatenation, a stencil, a contraction: `a @ a`
+        // reads two different blocks of `a`), whose reads are never shared.
+        let mut elsewhere = vec![false; op.inputs.len()];
         for node in kernel.map(Node::walk).unwrap_or_default() {
-            match node {
-                Node::Input { input } => uses[*input] += 1,
-                Node::View { arg, .. } => {
-                    for leaf in arg.walk() {
-                        if let Node::Input { input } = leaf {
-                            in_view[*input] = true;
-                        }
-                    }
+            let below: Vec<&Node> = match node {
+                Node::Input { input } => {
+                    uses[*input] += 1;
+                    continue;
                 }
-                _ => {}
+                Node::View { arg, .. } | Node::Halo { arg, .. } => arg.walk(),
+                Node::Dot { lhs, rhs, .. } => lhs.walk().into_iter().chain(rhs.walk()).collect(),
+                Node::Concat { parts, .. } => parts.iter().flat_map(Node::walk).collect(),
+                _ => continue,
+            };
+            for leaf in below {
+                if let Node::Input { input } = leaf {
+                    elsewhere[*input] = true;
+                }
             }
         }
-        for (u, _) in uses.iter_mut().zip(&in_view).filter(|(_, &v)| v) {
+        for (u, _) in uses.iter_mut().zip(&elsewhere).filter(|(_, &e)| e) {
             *u = 1;
         }
         Ok(OpInputs { plan, op, arrays, uses, cache: RefCell::new(HashMap::new()), bytes_read: Cell::new(0) })

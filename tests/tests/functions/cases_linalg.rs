@@ -9,6 +9,8 @@ pub const CASES: &[Case] = &[
     Case::xy("matmul", "x @ y.mT", "x @ np.matrix_transpose(y)").promoted().min_ndim(2).accumulated(),
     Case::xy("matmul", "matmul(x.mT, y)", "np.matmul(np.matrix_transpose(x), y)").promoted().min_ndim(2).accumulated(),
     Case::xy("matmul", "x @ y", "x @ y").promoted().ndim(1, 1).accumulated(),
+    // One input as both operands: two different blocks of it per task.
+    Case::x("matmul", "x @ x.mT", "x @ np.matrix_transpose(x)").min_ndim(2).accumulated(),
     Case::xy("matmul", "x[0] @ y.mT", "x[0] @ np.matrix_transpose(y)").promoted().min_ndim(2).accumulated(),
     Case::xy("matmul", "x @ y[..., 0, :]", "x @ y[..., 0, :]").promoted().min_ndim(2).accumulated(),
     // The operands chunked differently: x's blocks of the contraction, y's of 2 by 3.

@@ -80,6 +80,7 @@ pub const JOINS: &[Case] = &[
     Case::xy("concat", "concat((x, y), axis=0)", "np.concat((x, y), axis=0)").min_ndim(1),
     Case::xy("concat", "concat((x[:2], rechunk(y, (3,) * y.ndim), x), axis=-1)", "np.concatenate((x[:2], y, x), axis=-1)").min_ndim(1),
     Case::x("concat", "concatenate((x[::-1], x[1:]), axis=0)", "np.concatenate((x[::-1], x[1:]), axis=0)").min_ndim(1),
+    Case::x("concat", "concat((x, x, x), axis=-1)", "np.concat((x, x, x), axis=-1)").min_ndim(1),
     Case::xy("stack", "stack((x, y))", "np.stack((x, y))"),
     Case::xy("stack", "stack((x, y, x), axis=-1)", "np.stack((x, y, x), axis=-1)"),
     Case::x("unstack", "unstack(x)[0]", "np.unstack(x)[0]").min_ndim(1),
