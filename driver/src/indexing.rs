@@ -182,6 +182,74 @@ pub fn getitem(x: &Array, index: &[Index]) -> Result<Array> {
     crate::view::view(x, "getitem", shape, axes, fixed)
 }
 
+/// Most indices one `take` embeds in its plan (8 bytes or so each).
+pub const MAX_TAKE_INDICES: usize = 1 << 20;
+
+/// numpy's `take`: the elements at `indices` along `axis` (negative ones
+/// count from the end; in any order, repeats allowed), so that axis of the
+/// result has `indices.len()` elements. Without an axis numpy takes from the
+/// flattened array: cubed-rs does so for 1-d arrays. Out-of-range indices
+/// are an error naming the axis and its length, before anything is planned.
+/// Each output chunk reads, per source chunk its indices fall in, only the
+/// span of them.
+pub fn take(x: &Array, indices: &[i64], axis: Option<i64>) -> Result<Array> {
+    let k = match axis {
+        Some(a) => crate::view::normalize_axis(a, x.ndim(), "take")?,
+        None if x.ndim() == 1 => 0,
+        None => {
+            return Err(CubedError::Invalid(format!(
+                "take: without axis numpy takes from the flattened array, which for a {}-dimensional array needs reshape (not supported yet); give axis=",
+                x.ndim()
+            )))
+        }
+    };
+    if indices.len() > MAX_TAKE_INDICES {
+        return Err(CubedError::Invalid(format!(
+            "take: {} indices, more than the {MAX_TAKE_INDICES} one take embeds in its plan; take slices (x[a:b]) where the indices run in steps, or split the selection",
+            indices.len()
+        )));
+    }
+    let n = x.shape()[k];
+    let list = indices
+        .iter()
+        .map(|&i| {
+            let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
+            if at < 0 || at >= i128::from(n) {
+                return Err(CubedError::Invalid(format!("take: index {i} is out of bounds for axis {k} with size {n}")));
+            }
+            Ok(at as u64)
+        })
+        .collect::<Result<Vec<u64>>>()?;
+    let mut shape = x.shape().to_vec();
+    shape[k] = list.len() as u64;
+    let axes = (0..x.ndim()).map(|j| if j == k { AxisMap::Take { source: k, list: 0 } } else { crate::view::whole(j) }).collect();
+    crate::view::view_with_lists(x, "take", shape, axes, vec![], vec![list])
+}
+
+/// [`take`] with the indices read from a 1-d integer Zarr array (read when
+/// the call is made, so out-of-range indices are an error before launch).
+pub fn take_array(x: &Array, indices: &Array, axis: Option<i64>) -> Result<Array> {
+    let crate::array::LogicalOp::Stored { url } = &indices.node.op else {
+        return Err(CubedError::Invalid("take: indices must be given inline or as an integer Zarr array read as an input; computed indices are not supported yet".into()));
+    };
+    if !indices.dtype().is_integer() || indices.ndim() != 1 {
+        return Err(CubedError::Invalid(format!(
+            "take: indices '{url}' are {} of shape {:?}; they must be a 1-d integer array",
+            indices.dtype(),
+            indices.shape()
+        )));
+    }
+    if indices.shape()[0] as usize > MAX_TAKE_INDICES {
+        return Err(CubedError::Invalid(format!("take: '{url}' holds {} indices, more than the {MAX_TAKE_INDICES} one take embeds in its plan", indices.shape()[0])));
+    }
+    let store = cubed_task::storage::StoreUrl::parse(url)?;
+    let array = store.open_array(url)?;
+    let data = cubed_task::storage::read_region(&array, indices.dtype(), indices.chunks(), &[(0, indices.shape()[0])]).map_err(|e| CubedError::Invalid(format!("take: reading indices '{url}': {}", e.message)))?;
+    let values: Vec<i128> = cubed_task::each!(&data, a => a.iter().map(|v| cubed_task::chunk::Element::to_i128(*v)).collect());
+    let list = values.into_iter().map(|v| i64::try_from(v).unwrap_or(i64::MAX)).collect::<Vec<_>>();
+    take(x, &list, axis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,7 +56,7 @@ pub use cubed_task::DType;
 pub use elementwise::*;
 pub use error::{CubedError, Result};
 pub use concat::{concat, pad, stack, unstack};
-pub use indexing::{getitem, Index, Slice};
+pub use indexing::{getitem, take, take_array, Index, Slice};
 pub use linalg::{inner, matmul, outer, tensordot, tensordot_n, vecdot};
 pub use manipulation::*;
 pub use planner::{build_plan, check_memory, BuiltPlan, Output, PlanOptions};

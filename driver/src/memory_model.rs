@@ -233,13 +233,14 @@ fn view_cost(view: &cubed_task::kernel::View, arg: &Node, block: &[u64], inputs:
         AxisMap::Range { step, .. } => *step != 1,
         AxisMap::Repeat { repeats, .. } => *repeats > 1,
         AxisMap::Wrap { .. } => false,
+        AxisMap::Take { .. } => true,
         AxisMap::New => len > 1,
     }) || order.windows(2).any(|w| w[0] > w[1]);
     if transforms {
         peak = peak.max(resident.checked_add(piece_bytes.checked_mul(2)?)?);
         resident = piece_bytes;
     }
-    let pieces = view.axes.iter().any(|m| matches!(m, AxisMap::Range { step, .. } if step.unsigned_abs() > 1) || matches!(m, AxisMap::Wrap { .. }));
+    let pieces = view.axes.iter().any(|m| matches!(m, AxisMap::Range { step, .. } if step.unsigned_abs() > 1) || matches!(m, AxisMap::Wrap { .. } | AxisMap::Take { .. }));
     Some(if pieces { (out_bytes.checked_add(peak)?, out_bytes) } else { (peak, resident) })
 }
 

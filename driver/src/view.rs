@@ -28,7 +28,12 @@ pub(crate) fn view(x: &Array, name: &'static str, shape: Vec<u64>, axes: Vec<Axi
     if identity {
         return Ok(x.clone());
     }
-    let v = View { source_shape: x.shape().to_vec(), source_chunks: x.chunks().to_vec(), shape, axes, fixed };
+    view_with_lists(x, name, shape, axes, fixed, vec![])
+}
+
+/// [`view`] with the index lists of [`AxisMap::Take`] axes.
+pub(crate) fn view_with_lists(x: &Array, name: &'static str, shape: Vec<u64>, axes: Vec<AxisMap>, fixed: Vec<Fixed>, lists: Vec<Vec<u64>>) -> Result<Array> {
+    let v = View { source_shape: x.shape().to_vec(), source_chunks: x.chunks().to_vec(), shape, axes, fixed, lists };
     v.check().map_err(|e| CubedError::Invalid(format!("{name}: internal error building a view: {e}")))?;
     let mut chunks: Vec<u64> = v.axes.iter().map(|m| m.source().map_or(1, |s| x.chunks()[s])).collect();
     let target = (BROADCAST_CHUNK_BYTES / x.dtype().itemsize()).max(saturating_product(x.chunks()));

@@ -126,6 +126,24 @@ pub(crate) fn call(f: &Function, a: &mut Args) -> Result<crate::Result<Value>, S
             };
             crate::getitem(&x, &items)
         }
+        "take" => {
+            let (indices, span) = a.raw("indices");
+            let axis = a.int("axis")?;
+            match indices {
+                Value::Array(i) => crate::take_array(&x, &i, axis),
+                Value::Int(i) => crate::take(&x, &[i], axis).and_then(|t| {
+                    // A scalar index drops the axis, as numpy's.
+                    let k = axis.unwrap_or(0);
+                    crate::squeeze(&t, Some(&[k]))
+                }),
+                Value::Tuple(items) => {
+                    let list = items.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect::<Option<Vec<_>>>();
+                    let list = list.ok_or_else(|| err("take: indices must be integers", span))?;
+                    crate::take(&x, &list, axis)
+                }
+                other => return Err(err(format!("take: indices must be an integer, a tuple of integers or an integer array, found {}", other.describe()), span)),
+            }
+        }
         "permute_dims" => match a.axes("axes")? {
             Some(axes) => crate::permute_dims(&x, &axes),
             None => crate::transpose(&x),

@@ -107,15 +107,23 @@ impl Dot {
             .zip(self.contracted_lens())
             .map(|((&(s, e), &bl), &n)| ((s * bl).min(n), (e * bl).min(n)))
             .collect();
+        self.operand_regions(region, &rk)
+    }
+
+    /// The operands' regions for `region` of [`Dot::shape`] with the
+    /// contracted axes' element ranges `rk`: batch axes broadcast (a length
+    /// of 1 reads index 0), free axes as the region's.
+    fn operand_regions(&self, region: &[(u64, u64)], rk: &[(u64, u64)]) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+        let (b, fl, k) = (self.batch, self.lhs_free(), self.contracted());
         let batch_of = |shape: &[u64]| -> Vec<(u64, u64)> {
             let skip = b - shape.len();
             shape.iter().zip(&region[skip..b]).map(|(&s, &r)| if s == 1 { (0, 1) } else { r }).collect()
         };
         let mut l = batch_of(&self.lhs_shape[..self.lhs_batch]);
         l.extend(&region[b..b + fl]);
-        l.extend(&rk);
+        l.extend(rk);
         let mut r = batch_of(&self.rhs_shape[..self.rhs_batch]);
-        r.extend(&rk);
+        r.extend(rk);
         r.extend(&region[b + fl + k..]);
         (l, r)
     }
@@ -130,26 +138,15 @@ impl Dot {
     ) -> Result<ChunkData, TaskError> {
         let (b, fl, k) = (self.batch, self.lhs_free(), self.contracted());
         let rb = &region[..b];
-        let rl = &region[b..b + fl];
         let rk = &region[b + fl..b + fl + k];
-        let rr = &region[b + fl + k..];
         let dims: Vec<usize> = region.iter().map(|&(a, z)| (z - a) as usize).collect();
         let combos: Vec<Vec<u64>> = block_combos(rk);
         let mut out: Option<ChunkData> = None;
         for combo in &combos {
             let kr: Vec<(u64, u64)> = combo.iter().zip(&self.blocks).zip(self.contracted_lens()).map(|((&kb, &bl), &n)| (kb * bl, ((kb + 1) * bl).min(n))).collect();
-            let batch_of = |shape: &[u64]| -> Vec<(u64, u64)> {
-                let skip = b - shape.len();
-                shape.iter().zip(&rb[skip..]).map(|(&s, &r)| if s == 1 { (0, 1) } else { r }).collect()
-            };
-            let mut lr = batch_of(&self.lhs_shape[..self.lhs_batch]);
-            lr.extend(rl);
-            lr.extend(&kr);
-            let mut rr_ = batch_of(&self.rhs_shape[..self.rhs_batch]);
-            rr_.extend(&kr);
-            rr_.extend(rr);
+            let (lr, rr) = self.operand_regions(region, &kr);
             let a = lhs(&lr)?.cast(self.compute);
-            let c = rhs(&rr_)?.cast(self.compute);
+            let c = rhs(&rr)?.cast(self.compute);
             let product = contract(a, c, self, rb)?;
             if combos.len() == 1 {
                 return Ok(product);

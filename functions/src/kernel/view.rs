@@ -52,13 +52,20 @@ pub enum AxisMap {
     /// An axis the source does not have: the values repeat along it
     /// (`None`, `expand_dims`, `broadcast_to`).
     New,
+    /// Output element `i` reads element `lists[list][i]` (numpy `take`).
+    Take {
+        /// The source axis.
+        source: usize,
+        /// Which of the view's [`View::lists`].
+        list: usize,
+    },
 }
 
 impl AxisMap {
     /// The source axis read, if any.
     pub fn source(self) -> Option<usize> {
         match self {
-            AxisMap::Range { source, .. } | AxisMap::Repeat { source, .. } | AxisMap::Wrap { source, .. } => Some(source),
+            AxisMap::Range { source, .. } | AxisMap::Repeat { source, .. } | AxisMap::Wrap { source, .. } | AxisMap::Take { source, .. } => Some(source),
             AxisMap::New => None,
         }
     }
@@ -86,6 +93,9 @@ pub struct View {
     pub axes: Vec<AxisMap>,
     /// The source axes no view axis reads, each at its index.
     pub fixed: Vec<Fixed>,
+    /// Index lists read by [`AxisMap::Take`] axes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<Vec<u64>>,
 }
 
 /// One run of an output axis read as a whole from one contiguous source interval.
@@ -142,6 +152,7 @@ impl View {
                 }
                 AxisMap::Repeat { repeats, .. } => repeats > 0 && (len - 1) / repeats < n,
                 AxisMap::Wrap { shift, .. } => shift < n,
+                AxisMap::Take { list, .. } => self.lists.get(list).is_some_and(|l| l.len() as u64 == len && l.iter().all(|&i| i < n)),
                 AxisMap::New => true,
             };
             if !inside {
@@ -187,6 +198,25 @@ impl View {
                 let lo = a / repeats;
                 let pick: Vec<usize> = (a..b).map(|i| (i / repeats - lo) as usize).collect();
                 vec![Segment { out: (0, b - a), src: Some((lo, (b - 1) / repeats + 1)), pick: (repeats > 1).then_some(pick) }]
+            }
+            AxisMap::Take { source, list } => {
+                // Runs of indices in one source chunk: each read as the box they span.
+                let chunk = self.source_chunks[source];
+                let idx = &self.lists[list][a as usize..b as usize];
+                let mut out = vec![];
+                let mut i = 0;
+                while i < idx.len() {
+                    let mut j = i + 1;
+                    while j < idx.len() && idx[j] / chunk == idx[i] / chunk {
+                        j += 1;
+                    }
+                    let (lo, hi) = (idx[i..j].iter().min().copied().unwrap_or(0), idx[i..j].iter().max().copied().unwrap_or(0) + 1);
+                    let pick: Vec<usize> = idx[i..j].iter().map(|&v| (v - lo) as usize).collect();
+                    let identity = pick.iter().enumerate().all(|(k, &p)| k == p) && pick.len() as u64 == hi - lo;
+                    out.push(Segment { out: (i as u64, j as u64), src: Some((lo, hi)), pick: (!identity).then_some(pick) });
+                    i = j;
+                }
+                out
             }
             AxisMap::Wrap { source, shift } => {
                 let n = self.source_shape[source];
@@ -304,6 +334,8 @@ impl View {
                 }
                 AxisMap::Repeat { repeats, .. } => (len, len / repeats.max(1) + 1),
                 AxisMap::Wrap { .. } => (len, len),
+                // At most a chunk's worth of source per piece.
+                AxisMap::Take { source, .. } => (len, self.source_chunks[source]),
             };
             out[j] = o;
             if let Some(axis) = map.source() {
@@ -335,7 +367,7 @@ mod tests {
     }
 
     fn view(source_shape: &[u64], source_chunks: &[u64], shape: &[u64], axes: Vec<AxisMap>, fixed: Vec<Fixed>) -> View {
-        let v = View { source_shape: source_shape.to_vec(), source_chunks: source_chunks.to_vec(), shape: shape.to_vec(), axes, fixed };
+        let v = View { source_shape: source_shape.to_vec(), source_chunks: source_chunks.to_vec(), shape: shape.to_vec(), axes, fixed, lists: vec![] };
         v.check().unwrap();
         v
     }
@@ -389,6 +421,13 @@ mod tests {
         assert_eq!(values(&tile, &[(1, 8)]), vec![1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0]);
         let repeat = view(&[3], &[2], &[6], vec![AxisMap::Repeat { source: 0, repeats: 2 }], vec![]);
         assert_eq!(values(&repeat, &[(1, 6)]), vec![0.0, 1.0, 1.0, 2.0, 2.0]);
+        // take(arange(10), [7, 1, 2, 2, 9]) in chunks of 3: runs per chunk.
+        let take = View { lists: vec![vec![7, 1, 2, 2, 9]], ..view(&[10], &[3], &[0], vec![AxisMap::Range { source: 0, start: 0, step: 1 }], vec![]) };
+        let take = View { shape: vec![5], axes: vec![AxisMap::Take { source: 0, list: 0 }], ..take };
+        take.check().unwrap();
+        assert_eq!(values(&take, &[(0, 5)]), vec![7.0, 1.0, 2.0, 2.0, 9.0]);
+        assert_eq!(take.segments(0, (0, 5)).len(), 3);
+        assert_eq!(values(&take, &[(2, 4)]), vec![2.0, 2.0]);
         // broadcast_to([3] -> [2, 3]).
         let b = view(&[3], &[3], &[2, 3], vec![AxisMap::New, AxisMap::Range { source: 0, start: 0, step: 1 }], vec![]);
         assert_eq!(values(&b, &[(0, 2), (1, 3)]), vec![1.0, 2.0, 1.0, 2.0]);
@@ -397,7 +436,7 @@ mod tests {
     #[test]
     fn check_refuses_views_outside_their_source() {
         let bad = |axes: Vec<AxisMap>, shape: &[u64], fixed: Vec<Fixed>| {
-            View { source_shape: vec![5, 4], source_chunks: vec![2, 2], shape: shape.to_vec(), axes, fixed }.check().unwrap_err()
+            View { source_shape: vec![5, 4], source_chunks: vec![2, 2], shape: shape.to_vec(), axes, fixed, lists: vec![vec![0, 5]] }.check().unwrap_err()
         };
         let r = |source, start, step| AxisMap::Range { source, start, step };
         assert!(bad(vec![r(0, 0, 2), r(1, 0, 1)], &[4, 4], vec![]).contains("source axis 0 of length 5"));
@@ -409,5 +448,8 @@ mod tests {
         assert!(bad(vec![r(0, 0, 1), r(2, 0, 1)], &[5, 4], vec![]).contains("axis 2 of a 2-dimensional source"));
         assert!(bad(vec![AxisMap::Wrap { source: 0, shift: 5 }, r(1, 0, 1)], &[5, 4], vec![]).contains("Wrap"));
         assert!(bad(vec![AxisMap::Repeat { source: 0, repeats: 0 }, r(1, 0, 1)], &[5, 4], vec![]).contains("Repeat"));
+        // An index past the source, or a list that does not exist.
+        assert!(bad(vec![AxisMap::Take { source: 0, list: 0 }, r(1, 0, 1)], &[2, 4], vec![]).contains("Take"));
+        assert!(bad(vec![AxisMap::Take { source: 0, list: 1 }, r(1, 0, 1)], &[2, 4], vec![]).contains("Take"));
     }
 }

@@ -18,6 +18,11 @@ pub(super) fn rows() -> Vec<Function> {
                 "numpy basic indexing: an integer (negative from the end) drops its axis, a slice start:stop:step (any step, negative too) keeps it, None adds an axis, ... stands for the rest; out-of-range integers are an error before launch. Reads only the chunks it touches.",
             )
         },
+        row(
+            "take",
+            vec![X, arg("indices", K::Key, D::Required), arg("axis", K::Int, D::None)],
+            "The elements at indices along axis (negative from the end, any order, repeats allowed): inline, or a 1-d integer Zarr array given as an input; out-of-range indices are an error before launch.",
+        ),
         Function {
             aliases: &["transpose"],
             operator: Some("x.T"),

@@ -31,6 +31,12 @@ pub const CASES: &[Case] = &[
     Case::x("getitem", "x[...]", "x[...]"),
     Case::x("getitem", "x[-1, ..., ::3]", "x[-1, ..., ::3]").min_ndim(2),
     Case::x("getitem", "getitem(x, (0, None))", "x[0, None]").min_ndim(1),
+    // take: any order, repeats, negative indices, a scalar index drops the axis.
+    Case::x("take", "take(x, (0, -1, 0), axis=0)", "np.take(x, (0, -1, 0), axis=0)").min_ndim(1),
+    // (numpy lets an out-of-range index through when x has no elements; cubed-rs refuses it.)
+    Case::x("take", "take(x, (3, 1, 3, 1, 2), axis=-1)", "np.take(x, (3, 1, 3, 1, 2), axis=-1)").min_ndim(1),
+    Case::x("take", "take(x, 2, axis=0)", "np.take(x, 2, axis=0)").min_ndim(1),
+    Case::x("take", "take(x, (5, 0, 9, 2))", "np.take(x, (5, 0, 9, 2))").ndim(1, 1),
     // Indexing fused with what follows it.
     Case::x("getitem", "x[1:] == x[:-1]", "x[1:] == x[:-1]").min_ndim(1),
     Case::x("getitem", "sum(x[::2], axis=0)", "np.sum(x[::2], axis=0)").min_ndim(1).accumulated(),
