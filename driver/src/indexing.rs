@@ -110,6 +110,13 @@ impl From<Slice> for Index {
     }
 }
 
+/// Position `i` of an axis of length `n` (negative counts from the end), or
+/// `None` when it is out of range.
+pub(crate) fn position(i: i64, n: u64) -> Option<u64> {
+    let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
+    (0..i128::from(n)).contains(&at).then_some(at as u64)
+}
+
 /// `x[index]` with numpy's basic-indexing semantics, e.g.
 /// `cubed::getitem(&t, &[(0..90).into(), Slice::new(None, None, Some(2)).into(), (-1).into()])`
 /// for `t[0:90, ::2, -1]`. An integer out of range is an error naming the
@@ -159,11 +166,8 @@ pub fn getitem(x: &Array, index: &[Index]) -> Result<Array> {
         match item {
             Index::Int(i) => {
                 let n = x.shape()[source];
-                let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
-                if at < 0 || at >= i128::from(n) {
-                    return Err(CubedError::Invalid(format!("index {i} is out of bounds for axis {source} with size {n}")));
-                }
-                fixed.push(Fixed { axis: source, index: at as u64 });
+                let index = position(i, n).ok_or_else(|| CubedError::Invalid(format!("index {i} is out of bounds for axis {source} with size {n}")))?;
+                fixed.push(Fixed { axis: source, index });
                 source += 1;
             }
             Index::Slice(s) => {
@@ -212,13 +216,7 @@ pub fn take(x: &Array, indices: &[i64], axis: Option<i64>) -> Result<Array> {
     let n = x.shape()[k];
     let list = indices
         .iter()
-        .map(|&i| {
-            let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
-            if at < 0 || at >= i128::from(n) {
-                return Err(CubedError::Invalid(format!("take: index {i} is out of bounds for axis {k} with size {n}")));
-            }
-            Ok(at as u64)
-        })
+        .map(|&i| position(i, n).ok_or_else(|| CubedError::Invalid(format!("take: index {i} is out of bounds for axis {k} with size {n}"))))
         .collect::<Result<Vec<u64>>>()?;
     let mut shape = x.shape().to_vec();
     shape[k] = list.len() as u64;

@@ -13,7 +13,7 @@ use cubed_task::DType;
 use crate::array::{Array, LogicalOp, Regional};
 use crate::error::{CubedError, Result};
 use crate::reduction::Reduce;
-use crate::view::normalize_axis;
+use crate::view::{distinct_axes, normalize_axis};
 
 fn invalid(message: String) -> CubedError {
     CubedError::Invalid(message)
@@ -124,18 +124,7 @@ pub fn tensordot(a: &Array, b: &Array, a_axes: &[i64], b_axes: &[i64]) -> Result
         return Err(invalid(format!("tensordot: {} axes of the first operand for {} of the second", a_axes.len(), b_axes.len())));
     }
     let compute = compute_type("tensordot", a, b)?;
-    let norm = |x: &Array, axes: &[i64]| -> Result<Vec<usize>> {
-        let mut out = vec![];
-        for &k in axes {
-            let j = normalize_axis(k, x.ndim(), "tensordot")?;
-            if out.contains(&j) {
-                return Err(invalid(format!("tensordot: repeated axis {k} in {axes:?}")));
-            }
-            out.push(j);
-        }
-        Ok(out)
-    };
-    let (ca, cb) = (norm(a, a_axes)?, norm(b, b_axes)?);
+    let (ca, cb) = (distinct_axes(a_axes, a.ndim(), "tensordot")?, distinct_axes(b_axes, b.ndim(), "tensordot")?);
     for (&i, &j) in ca.iter().zip(&cb) {
         if a.shape()[i] != b.shape()[j] {
             return Err(invalid(format!(

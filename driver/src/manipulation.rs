@@ -6,23 +6,10 @@ use cubed_task::kernel::{AxisMap, Fixed};
 
 use crate::array::Array;
 use crate::error::{CubedError, Result};
-use crate::view::{normalize_axis, view, whole};
+use crate::view::{distinct_axes, normalize_axis, view, whole};
 
 fn invalid(message: String) -> CubedError {
     CubedError::Invalid(message)
-}
-
-/// Normalised, distinct axes of an `ndim`-dimensional array.
-fn distinct_axes(axes: &[i64], ndim: usize, what: &str) -> Result<Vec<usize>> {
-    let mut out = Vec::with_capacity(axes.len());
-    for &a in axes {
-        let k = normalize_axis(a, ndim, what)?;
-        if out.contains(&k) {
-            return Err(invalid(format!("{what}: repeated axis {a} in {axes:?}")));
-        }
-        out.push(k);
-    }
-    Ok(out)
 }
 
 /// `x` with its axes reordered: axis `k` of the result is axis `axes[k]` of

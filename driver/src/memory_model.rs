@@ -75,10 +75,7 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta], aligned: bool)
             let ext = extent_of(node, block, inputs);
             let src = halo.source_region(&ext.iter().map(|&l| (0, l)).collect::<Vec<_>>());
             // The region plus its margins, wherever it starts.
-            let (before, after) = match halo.op {
-                HaloOp::Diff { n } => (0, n),
-                HaloOp::MovingSum { window } | HaloOp::MovingMean { window } => (window - 1, 0),
-            };
+            let (before, after) = halo.margins();
             let mut lens: Vec<u64> = src.iter().map(|&(a, b)| b - a).collect();
             lens[halo.axis] = ext[halo.axis].saturating_add(before).saturating_add(after).min(halo.source_shape[halo.axis]).max(1);
             let (p, r) = kernel_cost(arg, &lens, inputs, false)?;

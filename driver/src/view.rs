@@ -53,6 +53,20 @@ pub(crate) fn whole(source: usize) -> AxisMap {
     AxisMap::Range { source, start: 0, step: 1 }
 }
 
+/// Normalised, distinct axes of an `ndim`-dimensional array, in the order
+/// given; a repeated axis is an error naming the caller.
+pub(crate) fn distinct_axes(axes: &[i64], ndim: usize, what: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let k = normalize_axis(a, ndim, what)?;
+        if out.contains(&k) {
+            return Err(CubedError::Invalid(format!("{what}: repeated axis {a} in {axes:?}")));
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
 /// Normalises an axis that may count from the end (`-1` is the last of
 /// `ndim`), as numpy's `normalize_axis_index`; `what` names the caller.
 pub(crate) fn normalize_axis(axis: i64, ndim: usize, what: &str) -> Result<usize> {

@@ -50,10 +50,9 @@ impl Evaluator<'_> {
         let [item] = index else { return Err(err(one, span)) };
         let n = items.len() as u64;
         match self.index_item(item)? {
-            Index::Int(i) => {
-                let at = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
-                usize::try_from(at).ok().and_then(|k| items.into_iter().nth(k)).ok_or_else(|| err(format!("tuple index {i} is out of range for a tuple of {n}"), item.span()))
-            }
+            Index::Int(i) => crate::indexing::position(i, n)
+                .and_then(|k| items.into_iter().nth(k as usize))
+                .ok_or_else(|| err(format!("tuple index {i} is out of range for a tuple of {n}"), item.span())),
             Index::Slice(s) => {
                 let (start, step, len) = s.indices(n).map_err(|e| err(e.to_string(), item.span()))?;
                 let picked = (0..len).map(|t| items[(i128::from(start) + i128::from(step) * i128::from(t)) as usize].clone());

@@ -45,21 +45,29 @@ impl Concat {
         Ok(())
     }
 
-    /// Evaluates the result over `region` (of [`Concat::shape`]); `part`
-    /// evaluates part `i` over a region of its shape.
-    pub fn evaluate(&self, region: &[(u64, u64)], part: &dyn Fn(usize, &[(u64, u64)]) -> Result<ChunkData, TaskError>) -> Result<ChunkData, TaskError> {
-        let (a, b) = region[self.axis];
-        let dims: Vec<usize> = region.iter().map(|&(s, e)| (e - s) as usize).collect();
+    /// The parts a range `(a, b)` along the axis overlaps: per part, its
+    /// number, the range in the part's own coordinates, and where that
+    /// starts in `(a, b)`.
+    pub fn pieces(&self, (a, b): (u64, u64)) -> Vec<(usize, (u64, u64), u64)> {
         let mut pieces = vec![];
         let mut start = 0u64;
         for (i, &len) in self.lens.iter().enumerate() {
             let (lo, hi) = (a.max(start), b.min(start + len));
             if lo < hi {
-                pieces.push((i, lo - start, hi - start, lo - a));
+                pieces.push((i, (lo - start, hi - start), lo - a));
             }
             start += len;
         }
-        if let [(i, lo, hi, _)] = pieces[..] {
+        pieces
+    }
+
+    /// Evaluates the result over `region` (of [`Concat::shape`]); `part`
+    /// evaluates part `i` over a region of its shape.
+    pub fn evaluate(&self, region: &[(u64, u64)], part: &dyn Fn(usize, &[(u64, u64)]) -> Result<ChunkData, TaskError>) -> Result<ChunkData, TaskError> {
+        let (a, b) = region[self.axis];
+        let dims: Vec<usize> = region.iter().map(|&(s, e)| (e - s) as usize).collect();
+        let pieces = self.pieces((a, b));
+        if let [(i, (lo, hi), _)] = pieces[..] {
             if hi - lo == b - a {
                 let mut r = region.to_vec();
                 r[self.axis] = (lo, hi);
@@ -67,9 +75,9 @@ impl Concat {
             }
         }
         let mut out = ChunkData::full(self.dtype, &dims, 0.0);
-        for (i, lo, hi, at) in pieces {
+        for (i, range, at) in pieces {
             let mut r = region.to_vec();
-            r[self.axis] = (lo, hi);
+            r[self.axis] = range;
             let data = part(i, &r)?;
             let mut offset = vec![0usize; dims.len()];
             offset[self.axis] = at as usize;

@@ -55,7 +55,7 @@ pub struct Halo {
 
 impl Halo {
     /// Elements of margin (before, after) along the axis.
-    fn margins(&self) -> (u64, u64) {
+    pub fn margins(&self) -> (u64, u64) {
         match self.op {
             HaloOp::Diff { n } => (0, n),
             HaloOp::MovingSum { window } | HaloOp::MovingMean { window } => (window.saturating_sub(1), 0),

@@ -314,16 +314,10 @@ impl Node {
             Node::Halo { halo, arg } => arg.input_boxes(&halo.source_region(&leaf_region(region, &halo.shape())), shapes, boxes),
             Node::Concat { concat, parts } => {
                 let r = leaf_region(region, &concat.shape);
-                let (a, b) = r[concat.axis];
-                let mut start = 0;
-                for (p, &len) in parts.iter().zip(&concat.lens) {
-                    let (lo, hi) = (a.max(start), b.min(start + len));
-                    if lo < hi {
-                        let mut pr = r.clone();
-                        pr[concat.axis] = (lo - start, hi - start);
-                        p.input_boxes(&pr, shapes, boxes);
-                    }
-                    start += len;
+                for (i, range, _) in concat.pieces(r[concat.axis]) {
+                    let (Some(p), mut pr) = (parts.get(i), r.clone()) else { continue };
+                    pr[concat.axis] = range;
+                    p.input_boxes(&pr, shapes, boxes);
                 }
             }
             Node::Binary { lhs, rhs, .. } => {

@@ -169,6 +169,13 @@ impl Op {
     }
 }
 
+/// Checks that a kernel node's shape has few enough elements that every
+/// index computed in it fits (as [`check_array_sizes`] of one-byte elements).
+fn addressable(shape: &[u64]) -> Result<(), String> {
+    let chunks: Vec<u64> = shape.iter().map(|&c| c.max(1)).collect();
+    check_array_sizes(shape, &chunks, DType::Bool)
+}
+
 impl Op {
     /// Checks a kernel evaluated over `domain`: its input references, that
     /// every leaf broadcasts to the domain it is evaluated over (a view's
@@ -206,11 +213,8 @@ impl Op {
             }
             Node::View { view, arg } => {
                 // Sizes first, so that every index the view computes fits.
-                for (name, shape, chunks) in [("source", &view.source_shape, &view.source_chunks), ("result", &view.shape, &view.shape)] {
-                    let chunks: Vec<u64> = chunks.iter().map(|&c| c.max(1)).collect();
-                    if let Err(e) = check_array_sizes(shape, &chunks, DType::Bool) {
-                        return fail(format!("a view's {name}: {e}"));
-                    }
+                for (name, shape) in [("source", &view.source_shape), ("result", &view.shape)] {
+                    addressable(shape).or_else(|e| fail(format!("a view's {name}: {e}")))?;
                 }
                 view.check().or_else(|e| fail(e))?;
                 self.check_kernel(plan, arg, &view.source_shape)?;
@@ -218,10 +222,7 @@ impl Op {
             }
             Node::Dot { dot, lhs, rhs } => {
                 for (name, shape) in [("left operand", &dot.lhs_shape), ("right operand", &dot.rhs_shape)] {
-                    let chunks: Vec<u64> = shape.iter().map(|&c| c.max(1)).collect();
-                    if let Err(e) = check_array_sizes(shape, &chunks, DType::Bool) {
-                        return fail(format!("a contraction's {name}: {e}"));
-                    }
+                    addressable(shape).or_else(|e| fail(format!("a contraction's {name}: {e}")))?;
                 }
                 dot.check().or_else(|e| fail(e))?;
                 self.check_kernel(plan, lhs, &dot.lhs_shape)?;
@@ -229,9 +230,7 @@ impl Op {
                 ("a contraction".into(), dot.shape())
             }
             Node::Concat { concat, parts } => {
-                if let Err(e) = check_array_sizes(&concat.shape, &concat.shape.iter().map(|&c| c.max(1)).collect::<Vec<_>>(), DType::Bool) {
-                    return fail(format!("a concatenation: {e}"));
-                }
+                addressable(&concat.shape).or_else(|e| fail(format!("a concatenation: {e}")))?;
                 concat.check(parts.len()).or_else(|e| fail(e))?;
                 for (i, p) in parts.iter().enumerate() {
                     self.check_kernel(plan, p, &concat.part_shape(i))?;
@@ -243,9 +242,7 @@ impl Op {
                 ("a concatenation".into(), concat.shape.clone())
             }
             Node::Halo { halo, arg } => {
-                if let Err(e) = check_array_sizes(&halo.source_shape, &halo.source_shape.iter().map(|&c| c.max(1)).collect::<Vec<_>>(), DType::Bool) {
-                    return fail(format!("a stencil's source: {e}"));
-                }
+                addressable(&halo.source_shape).or_else(|e| fail(format!("a stencil's source: {e}")))?;
                 halo.check().or_else(|e| fail(e))?;
                 self.check_kernel(plan, arg, &halo.source_shape)?;
                 ("a stencil".into(), halo.shape())
