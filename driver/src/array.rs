@@ -60,6 +60,8 @@ pub(crate) enum Regional {
     Concat(cubed_task::kernel::Concat),
     /// See [`crate::stencil`].
     Halo(cubed_task::kernel::Halo),
+    /// See [`crate::reshape`].
+    Reshape(cubed_task::kernel::Reshape),
 }
 
 impl Regional {
@@ -70,15 +72,17 @@ impl Regional {
             Regional::View(view) => Node::View { view: view.clone(), arg: next() },
             Regional::Dot(dot) => Node::Dot { dot: dot.clone(), lhs: next(), rhs: next() },
             Regional::Halo(halo) => Node::Halo { halo: halo.clone(), arg: next() },
+            Regional::Reshape(reshape) => Node::Reshape { reshape: reshape.clone(), arg: next() },
             Regional::Concat(concat) => Node::Concat { concat: concat.clone(), parts: args },
         }
     }
 
     /// True when the node can produce any chunking of its result (a rechunk
     /// of it is the same node with other chunks); a contraction's blocks
-    /// are fixed by its operands.
+    /// are fixed by its operands, and a reshape's chunks read one input
+    /// chunk each only in its own chunking.
     pub fn any_chunks(&self) -> bool {
-        !matches!(self, Regional::Dot(_))
+        !matches!(self, Regional::Dot(_) | Regional::Reshape(_))
     }
 }
 

@@ -191,8 +191,8 @@ pub const MAX_TAKE_INDICES: usize = 1 << 20;
 
 /// numpy's `take`: the elements at `indices` along `axis` (negative ones
 /// count from the end; in any order, repeats allowed), so that axis of the
-/// result has `indices.len()` elements. Without an axis numpy takes from the
-/// flattened array: cubed-rs does so for 1-d arrays. Out-of-range indices
+/// result has `indices.len()` elements. Without an axis it takes from the
+/// flattened array ([`crate::flatten`]), as numpy's. Out-of-range indices
 /// are an error naming the axis and its length, before anything is planned.
 /// Each output chunk reads, per source chunk its indices fall in, only the
 /// span of them.
@@ -200,12 +200,7 @@ pub fn take(x: &Array, indices: &[i64], axis: Option<i64>) -> Result<Array> {
     let k = match axis {
         Some(a) => crate::view::normalize_axis(a, x.ndim(), "take")?,
         None if x.ndim() == 1 => 0,
-        None => {
-            return Err(CubedError::Invalid(format!(
-                "take: without axis numpy takes from the flattened array, which for a {}-dimensional array needs reshape (not supported yet); give axis=",
-                x.ndim()
-            )))
-        }
+        None => return take(&crate::flatten(x)?, indices, Some(0)),
     };
     if indices.len() > MAX_TAKE_INDICES {
         return Err(CubedError::Invalid(format!(

@@ -37,6 +37,7 @@ pub mod planner;
 pub mod progress;
 pub mod rechunk;
 pub mod reduction;
+pub mod reshape;
 pub mod runner;
 pub mod scheduler;
 pub mod size;
@@ -67,6 +68,7 @@ pub use reduction::{
 };
 pub use runner::{LocalRunner, Runner};
 pub use scheduler::{execute, ComputeOptions, RunSummary};
+pub use reshape::{flatten, reshape};
 pub use stencil::{diff, moving_mean, moving_sum};
 pub use summary::print_summary;
 

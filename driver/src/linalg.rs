@@ -176,15 +176,9 @@ pub fn inner(a: &Array, b: &Array) -> Result<Array> {
     tensordot(a, b, &[-1], &[-1])
 }
 
-/// numpy's `outer` of two vectors (numpy flattens other operands: that needs
-/// reshape, not supported yet).
+/// numpy's `outer`: every product of an element of `a` with one of `b`,
+/// both flattened first ([`crate::flatten`]) when they are not vectors.
 pub fn outer(a: &Array, b: &Array) -> Result<Array> {
-    if a.ndim() != 1 || b.ndim() != 1 {
-        return Err(invalid(format!(
-            "outer: operands of shapes {:?} and {:?}: numpy flattens them first, which needs reshape (not supported yet); give 1-d arrays",
-            a.shape(),
-            b.shape()
-        )));
-    }
-    tensordot(a, b, &[], &[])
+    let vector = |x: &Array| if x.ndim() == 1 { Ok(x.clone()) } else { crate::flatten(x) };
+    tensordot(&vector(a)?, &vector(b)?, &[], &[])
 }

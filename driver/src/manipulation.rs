@@ -164,16 +164,14 @@ pub fn broadcast_arrays(arrays: &[&Array]) -> Result<Vec<Array>> {
 
 /// Elements shifted by `shift` along `axes`, those past the end coming back
 /// at the start (numpy `roll`; one shift per axis, or one for all). Without
-/// axes numpy rolls the flattened array: cubed-rs does so for 1-d arrays.
+/// axes it rolls the flattened array and restores the shape, as numpy's.
 pub fn roll(x: &Array, shift: &[i64], axes: Option<&[i64]>) -> Result<Array> {
     let axes: Vec<i64> = match axes {
         Some(a) => a.to_vec(),
         None if x.ndim() <= 1 => vec![0; x.ndim()],
         None => {
-            return Err(invalid(format!(
-                "roll: without axis numpy rolls the flattened array, which for a {}-dimensional array needs reshape (not supported yet); give axis=",
-                x.ndim()
-            )))
+            let rolled = roll(&crate::flatten(x)?, shift, None)?;
+            return crate::reshape(&rolled, &x.shape().iter().map(|&n| n as i64).collect::<Vec<_>>());
         }
     };
     if x.ndim() == 0 {
@@ -224,18 +222,12 @@ pub fn tile(x: &Array, reps: &[u64]) -> Result<Array> {
 }
 
 /// Each element repeated `repeats` times along `axis` (numpy `repeat` with
-/// one count; without an axis numpy repeats the flattened array: cubed-rs
-/// does so for 1-d arrays).
+/// one count; without an axis it repeats the flattened array, as numpy's).
 pub fn repeat(x: &Array, repeats: u64, axis: Option<i64>) -> Result<Array> {
     let axis = match axis {
         Some(a) => normalize_axis(a, x.ndim(), "repeat")?,
         None if x.ndim() == 1 => 0,
-        None => {
-            return Err(invalid(format!(
-                "repeat: without axis numpy repeats the flattened array, which for a {}-dimensional array needs reshape (not supported yet); give axis=",
-                x.ndim()
-            )))
-        }
+        None => return repeat(&crate::flatten(x)?, repeats, Some(0)),
     };
     let mut shape = x.shape().to_vec();
     shape[axis] = shape[axis].checked_mul(repeats).ok_or_else(|| invalid(format!("repeat: {} x {repeats} elements do not fit in 64 bits", x.shape()[axis])))?;

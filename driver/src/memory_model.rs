@@ -56,6 +56,7 @@ fn kernel_cost(node: &Node, block: &[u64], inputs: &[&ArrayMeta], aligned: bool)
             }
         }
         Node::View { view, arg } => view_cost(view, arg, &extent_of(node, block, inputs), inputs, bytes(node)?)?,
+        Node::Reshape { reshape, arg } => reshape_cost(reshape, arg, &extent_of(node, block, inputs), inputs, aligned, bytes(node)?)?,
         Node::Dot { dot, lhs, rhs } => dot_cost(dot, lhs, rhs, &extent_of(node, block, inputs), inputs, bytes(node)?)?,
         Node::Concat { concat, parts } => {
             // The region, and one part's piece at a time (read from any region of its chunks).
@@ -174,6 +175,7 @@ fn extent_of(node: &Node, block: &[u64], inputs: &[&ArrayMeta]) -> Vec<u64> {
         Node::Dot { dot, .. } => leaf(&dot.shape()),
         Node::Concat { concat, .. } => leaf(&concat.shape),
         Node::Halo { halo, .. } => leaf(&halo.shape()),
+        Node::Reshape { reshape, .. } => leaf(&reshape.shape),
     }
 }
 
@@ -239,6 +241,45 @@ fn view_cost(view: &cubed_task::kernel::View, arg: &Node, block: &[u64], inputs:
     }
     let pieces = view.axes.iter().any(|m| matches!(m, AxisMap::Range { step, .. } if step.unsigned_abs() > 1) || matches!(m, AxisMap::Wrap { .. } | AxisMap::Take { .. }));
     Some(if pieces { (out_bytes.checked_add(peak)?, out_bytes) } else { (peak, resident) })
+}
+
+/// (peak, resident) bytes of a reshape over `block` (its extent, of
+/// `out_bytes`): its argument over the source rows the block spans (see
+/// [`cubed_task::kernel::Reshape`]), then the block's elements picked from
+/// them (a copy) unless those rows are the block. `aligned`: the block is
+/// one of the reshape's own chunks, which start on a row and hold whole
+/// rows (the chunking `cubed::reshape` gives); any other block may start
+/// mid-row and so span one row more.
+fn reshape_cost(reshape: &cubed_task::kernel::Reshape, arg: &Node, block: &[u64], inputs: &[&ArrayMeta], aligned: bool, out_bytes: u64) -> Option<(u64, u64)> {
+    let dtypes: Vec<DType> = inputs.iter().map(|m| m.dtype).collect();
+    let src = &reshape.source_shape;
+    let mut rows: Vec<u64> = src.iter().map(|&n| n.max(1)).collect();
+    for g in reshape.groups() {
+        let Some(first) = g.source.clone().next() else { continue };
+        let t_in = checked_product(&src[first + 1..g.source.end])?.max(1);
+        // The linear length the block spans in the group.
+        let mut span = 1u64;
+        for j in g.axes.clone() {
+            let stride = checked_product(&reshape.shape[j + 1..g.axes.end])?;
+            span = span.checked_add(block[j].min(reshape.shape[j]).saturating_sub(1).checked_mul(stride)?)?;
+        }
+        let spanned = if aligned { span.div_ceil(t_in) } else { (span + t_in - 2) / t_in + 1 };
+        rows[first] = spanned.min(src[first]).max(1);
+    }
+    let (mut peak, mut resident) = kernel_cost(arg, &rows, inputs, aligned)?;
+    let itemsize = arg.dtype(&dtypes).itemsize();
+    let cover = checked_product(&rows)?;
+    let cover_bytes = cover.checked_mul(itemsize)?;
+    // The argument's result is broadcast to the rows read.
+    if leaf_elems_of(arg, &rows, inputs)? < cover {
+        peak = peak.max(resident.checked_add(cover_bytes)?);
+        resident = cover_bytes;
+    }
+    if cover_bytes != out_bytes {
+        peak = peak.max(resident.checked_add(out_bytes)?);
+        resident = out_bytes;
+    }
+    Some((peak, resident))
 }
 
 /// Peak bytes of one reduce task besides writing its output chunk, from the

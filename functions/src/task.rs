@@ -331,7 +331,7 @@ impl<'a> OpInputs<'a> {
         };
         // Leaves of the same input read the same region, so a read is kept
         // for the others; except under a node that reads other regions than
-        // its own (a view, a concatenation, a stencil, a contraction: `a @ a`
+        // its own (a view, a reshape, a concatenation, a stencil, a contraction: `a @ a`
         // reads two different blocks of `a`), whose reads are never shared.
         let mut elsewhere = vec![false; op.inputs.len()];
         for node in kernel.map(Node::walk).unwrap_or_default() {
@@ -340,7 +340,7 @@ impl<'a> OpInputs<'a> {
                     uses[*input] += 1;
                     continue;
                 }
-                Node::View { arg, .. } | Node::Halo { arg, .. } => arg.walk(),
+                Node::View { arg, .. } | Node::Halo { arg, .. } | Node::Reshape { arg, .. } => arg.walk(),
                 Node::Dot { lhs, rhs, .. } => lhs.walk().into_iter().chain(rhs.walk()).collect(),
                 Node::Concat { parts, .. } => parts.iter().flat_map(Node::walk).collect(),
                 _ => continue,

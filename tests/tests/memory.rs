@@ -68,6 +68,12 @@ fn measured_memory_stays_within_the_projection_for_every_op_kind() {
     kinds.extend(check("broadcast_to(a[0], (6000, 3000))", &[("a", &a)], &d.join("broadcast.zarr"), d));
     kinds.extend(check("repeat(a[:3000], 2, axis=1)", &[("a", &a)], &d.join("repeat.zarr"), d));
     kinds.extend(check("take(a, (5999, 0, 3000, 1, 2999, 4500, 7), axis=0)", &[("a", &a)], &d.join("take.zarr"), d));
+    // Reshapes: a merge and split of rows (no rechunk), a transposed view
+    // reshaped (read in whole rows, straddling its chunks), a split fused
+    // into a reduction.
+    kinds.extend(check("reshape(a, (3000, 6000))", &[("a", &a)], &d.join("reshape.zarr"), d));
+    kinds.extend(check("reshape(a.T, (1000, 18, 1000))", &[("a", &a)], &d.join("reshape-t.zarr"), d));
+    kinds.extend(check("sum(reshape(a, (-1, 30, 100)), axis=1)", &[("a", &a)], &d.join("reshape-sum.zarr"), d));
     // Joins and stencils: parts chunked differently, constant padding, a
     // difference of order 2 and a moving mean whose window spans chunks.
     kinds.extend(check("concat((a, rechunk(b, (2000, 3000))), axis=0)", &[("a", &a), ("b", &b)], &d.join("concat.zarr"), d));

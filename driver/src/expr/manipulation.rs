@@ -165,6 +165,7 @@ pub(crate) fn call(f: &Function, a: &mut Args) -> Result<crate::Result<Value>, S
             required(shift, "shift").and_then(|s| crate::roll(&x, &s, axis.as_deref()))
         }
         "tile" => crate::tile(&x, &a.shape("repetitions")?),
+        "reshape" => required(a.axes("shape")?, "shape").and_then(|s| crate::reshape(&x, &s)),
         "repeat" => {
             let repeats = a.int("repeats")?.unwrap_or(1);
             let axis = a.int("axis")?;

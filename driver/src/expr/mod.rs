@@ -210,14 +210,15 @@ impl Evaluator<'_> {
 
     /// `receiver.name(args)`: the table's function `name` with the receiver
     /// as its first argument (`x.sum(axis=0)`, `x.astype(int8)`); numpy's
-    /// `x.transpose(1, 0)` takes the axes one by one too.
+    /// `x.transpose(1, 0)` and `x.reshape(2, 3)` take the axes or lengths
+    /// one by one too.
     fn method(&mut self, receiver: &Expr, name: &str, name_span: Span, args: &[Expr], kwargs: &[Keyword], span: Span) -> Result<Value, SyntaxError> {
         let takes_x = table::lookup(name).is_some_and(|f| f.params.first().is_some_and(|p| p.kind == table::ParamKind::Array && !p.variadic));
         if !takes_x {
             return Err(err(format!("arrays have no method '{name}': methods are the functions taking an array first (x.sum(axis=0), x.astype(int8), ...); run `cubed functions` for them"), name_span));
         }
         let mut all = vec![receiver.clone()];
-        if name == "transpose" && args.len() > 1 {
+        if matches!(name, "transpose" | "reshape") && args.len() > 1 {
             let span = args[0].span.to(args[args.len() - 1].span);
             all.push(Expr { kind: ExprKind::Tuple(args.to_vec()), span });
         } else {

@@ -315,6 +315,17 @@ impl ChunkData {
         map_same!(self, a => a.select(Axis(axis), indices))
     }
 
+    /// The same elements in row-major order, in `shape` (numpy `reshape`);
+    /// copies only when the chunk is not already in row-major memory.
+    pub fn reshape(self, shape: &[usize]) -> Result<ChunkData, KernelError> {
+        let from = self.shape().to_vec();
+        let err = |_| KernelError(format!("cannot reshape a chunk of shape {from:?} into {shape:?}"));
+        Ok(map_same!(self, a => {
+            let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
+            a.into_shape_with_order(IxDyn(shape)).map_err(err)?
+        }))
+    }
+
     /// The axes reordered: axis `k` of the result is axis `order[k]` of this
     /// chunk (numpy `transpose`), in row-major memory.
     pub fn permute(self, order: &[usize]) -> ChunkData {

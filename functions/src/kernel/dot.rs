@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::{ChunkData, KernelError, Numeric};
 use crate::dtype::DType;
 use crate::error::TaskError;
+use crate::kernel::Source;
 
 /// How a contraction reads and multiplies its operands (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,8 +134,8 @@ impl Dot {
     pub fn evaluate(
         &self,
         region: &[(u64, u64)],
-        lhs: &dyn Fn(&[(u64, u64)]) -> Result<ChunkData, TaskError>,
-        rhs: &dyn Fn(&[(u64, u64)]) -> Result<ChunkData, TaskError>,
+        lhs: &Source,
+        rhs: &Source,
     ) -> Result<ChunkData, TaskError> {
         let (b, fl, k) = (self.batch, self.lhs_free(), self.contracted());
         let rb = &region[..b];

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::{ChunkData, KernelError};
 use crate::dtype::DType;
 use crate::error::TaskError;
+use crate::kernel::Source;
 use crate::kernel::BinaryOp;
 
 /// What a [`Halo`] computes from each neighbourhood.
@@ -96,7 +97,7 @@ impl Halo {
 
     /// Evaluates the stencil over `region` of [`Halo::shape`]; `arg`
     /// evaluates the argument over a region of the source.
-    pub fn evaluate(&self, region: &[(u64, u64)], arg: &dyn Fn(&[(u64, u64)]) -> Result<ChunkData, TaskError>) -> Result<ChunkData, TaskError> {
+    pub fn evaluate(&self, region: &[(u64, u64)], arg: &Source) -> Result<ChunkData, TaskError> {
         let src = self.source_region(region);
         let data = arg(&src)?;
         let k = self.axis;

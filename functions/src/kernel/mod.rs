@@ -13,6 +13,7 @@ pub mod dot;
 pub mod elementwise;
 pub mod halo;
 pub mod reduce;
+pub mod reshape;
 pub mod scalar;
 pub mod view;
 
@@ -27,6 +28,7 @@ pub use reduce::ReduceFunc;
 pub use concat::Concat;
 pub use dot::Dot;
 pub use halo::{Halo, HaloOp};
+pub use reshape::Reshape;
 pub use view::{AxisMap, Fixed, View};
 
 /// A node of a kernel expression tree.
@@ -168,6 +170,13 @@ pub enum Node {
         /// The argument, evaluated over regions of `halo.source_shape`.
         arg: Box<Node>,
     },
+    /// The argument's elements in another shape, row-major (see [`Reshape`]).
+    Reshape {
+        /// The shapes.
+        reshape: Reshape,
+        /// The argument, evaluated over regions of `reshape.source_shape`.
+        arg: Box<Node>,
+    },
     /// `where(cond, x, y)` (branches already of the same type).
     Where {
         /// Boolean condition.
@@ -178,6 +187,11 @@ pub enum Node {
         y: Box<Node>,
     },
 }
+
+/// Evaluates a node's argument over a region of the argument's shape: how
+/// the nodes that read other regions ([`View`], [`Dot`], [`Halo`],
+/// [`Reshape`]) ask for their operands.
+pub type Source<'a> = dyn Fn(&[(u64, u64)]) -> Result<ChunkData, crate::error::TaskError> + 'a;
 
 /// What a kernel needs from its surroundings: its inputs' shapes and data.
 pub trait KernelInputs {
@@ -261,6 +275,10 @@ impl Node {
                 let r = leaf_region(region, &halo.shape());
                 halo.evaluate(&r, &|src: &[(u64, u64)]| arg.evaluate(src, inputs))?
             }
+            Node::Reshape { reshape, arg } => {
+                let r = leaf_region(region, &reshape.shape);
+                reshape.evaluate(&r, &|src: &[(u64, u64)]| arg.evaluate(src, inputs))?
+            }
             Node::Where { cond, x, y } => {
                 let c = cond.eval(region, inputs)?;
                 let xv = x.eval(region, inputs)?;
@@ -284,7 +302,7 @@ impl Node {
             Node::Unary { op, arg } => op.result_type(arg.dtype(input_dtypes)),
             Node::Binary { op, compute, .. } => op.result_type(*compute),
             Node::Where { x, .. } => x.dtype(input_dtypes),
-            Node::View { arg, .. } => arg.dtype(input_dtypes),
+            Node::View { arg, .. } | Node::Reshape { arg, .. } => arg.dtype(input_dtypes),
             Node::Dot { dot, .. } => dot.compute,
             Node::Concat { concat, .. } => concat.dtype,
             Node::Halo { halo, .. } => halo.dtype,
@@ -312,6 +330,7 @@ impl Node {
             }
             Node::Cast { arg, .. } | Node::Unary { arg, .. } => arg.input_boxes(region, shapes, boxes),
             Node::Halo { halo, arg } => arg.input_boxes(&halo.source_region(&leaf_region(region, &halo.shape())), shapes, boxes),
+            Node::Reshape { reshape, arg } => arg.input_boxes(&reshape.source_region(&leaf_region(region, &reshape.shape)), shapes, boxes),
             Node::Concat { concat, parts } => {
                 let r = leaf_region(region, &concat.shape);
                 for (i, range, _) in concat.pieces(r[concat.axis]) {
@@ -343,7 +362,7 @@ impl Node {
     pub fn walk(&self) -> Vec<&Node> {
         let mut out = vec![self];
         match self {
-            Node::Cast { arg, .. } | Node::Unary { arg, .. } | Node::View { arg, .. } | Node::Halo { arg, .. } => out.extend(arg.walk()),
+            Node::Cast { arg, .. } | Node::Unary { arg, .. } | Node::View { arg, .. } | Node::Halo { arg, .. } | Node::Reshape { arg, .. } => out.extend(arg.walk()),
             Node::Concat { parts, .. } => {
                 for p in parts {
                     out.extend(p.walk());

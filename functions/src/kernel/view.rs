@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::{ChunkData, KernelError};
 use crate::error::TaskError;
+use crate::kernel::Source;
 
 /// Where one output axis of a [`View`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,7 +236,7 @@ impl View {
 
     /// Evaluates the view over `region` of its own shape; `arg` evaluates the
     /// argument over a region of the source (broadcast to that region).
-    pub fn evaluate(&self, region: &[(u64, u64)], arg: &dyn Fn(&[(u64, u64)]) -> Result<ChunkData, TaskError>) -> Result<ChunkData, TaskError> {
+    pub fn evaluate(&self, region: &[(u64, u64)], arg: &Source) -> Result<ChunkData, TaskError> {
         let per_axis: Vec<Vec<Segment>> = region.iter().enumerate().map(|(j, &r)| self.segments(j, r)).collect();
         let dims: Vec<usize> = region.iter().map(|&(a, b)| (b - a) as usize).collect();
         let count: usize = per_axis.iter().map(Vec::len).product();
@@ -265,7 +266,7 @@ impl View {
 
     /// One piece: the argument over the source box of `segments`, then the
     /// picks, the fixed axes dropped, the axes reordered and new axes added.
-    fn piece(&self, segments: &[&Segment], arg: &dyn Fn(&[(u64, u64)]) -> Result<ChunkData, TaskError>) -> Result<ChunkData, TaskError> {
+    fn piece(&self, segments: &[&Segment], arg: &Source) -> Result<ChunkData, TaskError> {
         let mut src = vec![(0u64, 0u64); self.source_shape.len()];
         for f in &self.fixed {
             src[f.axis] = (f.index, f.index + 1);

@@ -216,7 +216,7 @@ impl Op {
                 for (name, shape) in [("source", &view.source_shape), ("result", &view.shape)] {
                     addressable(shape).or_else(|e| fail(format!("a view's {name}: {e}")))?;
                 }
-                view.check().or_else(|e| fail(e))?;
+                view.check().or_else(fail)?;
                 self.check_kernel(plan, arg, &view.source_shape)?;
                 ("a view".into(), view.shape.clone())
             }
@@ -224,14 +224,14 @@ impl Op {
                 for (name, shape) in [("left operand", &dot.lhs_shape), ("right operand", &dot.rhs_shape)] {
                     addressable(shape).or_else(|e| fail(format!("a contraction's {name}: {e}")))?;
                 }
-                dot.check().or_else(|e| fail(e))?;
+                dot.check().or_else(fail)?;
                 self.check_kernel(plan, lhs, &dot.lhs_shape)?;
                 self.check_kernel(plan, rhs, &dot.rhs_shape)?;
                 ("a contraction".into(), dot.shape())
             }
             Node::Concat { concat, parts } => {
                 addressable(&concat.shape).or_else(|e| fail(format!("a concatenation: {e}")))?;
-                concat.check(parts.len()).or_else(|e| fail(e))?;
+                concat.check(parts.len()).or_else(fail)?;
                 for (i, p) in parts.iter().enumerate() {
                     self.check_kernel(plan, p, &concat.part_shape(i))?;
                     let dtypes: Vec<DType> = self.inputs.iter().map(|&id| plan.arrays[id].dtype).collect();
@@ -243,9 +243,17 @@ impl Op {
             }
             Node::Halo { halo, arg } => {
                 addressable(&halo.source_shape).or_else(|e| fail(format!("a stencil's source: {e}")))?;
-                halo.check().or_else(|e| fail(e))?;
+                halo.check().or_else(fail)?;
                 self.check_kernel(plan, arg, &halo.source_shape)?;
                 ("a stencil".into(), halo.shape())
+            }
+            Node::Reshape { reshape, arg } => {
+                for (name, shape) in [("source", &reshape.source_shape), ("result", &reshape.shape)] {
+                    addressable(shape).or_else(|e| fail(format!("a reshape's {name}: {e}")))?;
+                }
+                reshape.check().or_else(fail)?;
+                self.check_kernel(plan, arg, &reshape.source_shape)?;
+                ("a reshape".into(), reshape.shape.clone())
             }
             Node::Cast { arg, .. } | Node::Unary { arg, .. } => return self.check_kernel(plan, arg, domain),
             Node::Binary { lhs, rhs, .. } => {

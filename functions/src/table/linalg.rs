@@ -19,6 +19,6 @@ pub(super) fn rows() -> Vec<Function> {
         ),
         row("vecdot", vec![arg("x1", K::Array, D::Required), arg("x2", K::Array, D::Required), kw("axis", K::Int, D::Int(-1))], "Dot product along axis (negative, of the broadcast shape); the other axes broadcast."),
         row("inner", pair(), "Sum of products over the last axes of x1 and x2 (numpy's inner; scalars multiply)."),
-        row("outer", pair(), "Outer product of two vectors."),
+        row("outer", pair(), "Outer product: every element of x1 times every element of x2 (operands that are not vectors are flattened, as numpy does)."),
     ]
 }

@@ -21,7 +21,7 @@ pub(super) fn rows() -> Vec<Function> {
         row(
             "take",
             vec![X, arg("indices", K::Key, D::Required), arg("axis", K::Int, D::None)],
-            "The elements at indices along axis (negative from the end, any order, repeats allowed): inline, or a 1-d integer Zarr array given as an input; out-of-range indices are an error before launch.",
+            "The elements at indices along axis (negative from the end, any order, repeats allowed; without axis from the flattened x): inline, or a 1-d integer Zarr array given as an input; out-of-range indices are an error before launch.",
         ),
         Function {
             aliases: &["transpose"],
@@ -46,13 +46,18 @@ pub(super) fn rows() -> Vec<Function> {
         row(
             "roll",
             vec![X, arg("shift", K::Axes, D::Required), axis_none],
-            "Elements shifted along axis, those past the end coming back at the start (one shift per axis, or one for all; without axis only for 1-d x).",
+            "Elements shifted along axis, those past the end coming back at the start (one shift per axis, or one for all; without axis the flattened x is rolled, keeping its shape).",
+        ),
+        row(
+            "reshape",
+            vec![X, arg("shape", K::Shape, D::Required)],
+            "x's elements in row-major order laid out in shape (one length may be -1); x is rechunked to whole rows of the axes that merge or split when its chunks are not.",
         ),
         row("tile", vec![X, arg("repetitions", K::Shape, D::Required)], "x repeated along each axis (a shorter repetitions is padded with 1s in front; a longer one adds leading axes)."),
         row(
             "repeat",
             vec![X, arg("repeats", K::Int, D::Required), arg("axis", K::Int, D::None)],
-            "Each element repeated repeats times along axis (one count for all; without axis only for 1-d x).",
+            "Each element repeated repeats times along axis (one count for all; without axis x is flattened first).",
         ),
         Function {
             aliases: &["concatenate"],
