@@ -50,7 +50,8 @@ fn take_reads_indices_from_zarr_and_matches_numpy() {
         ("take(x, i, axis=0)", format!("i={d}/float.zarr"), "must be a 1-d integer array"),
         ("take(x, i + 1, axis=0)", idx.clone(), "computed indices are not supported yet"),
         ("take(x, (1, -11), axis=0)", idx.clone(), "index -11 is out of bounds for axis 0 with size 10"),
-        ("take(x, (1, 2))", idx.clone(), "needs reshape (not supported yet); give axis="),
+        // Without an axis, from the flattened x (70 elements).
+        ("take(x, (1, 70))", idx.clone(), "index 70 is out of bounds for axis 0 with size 70"),
     ] {
         let out = format!("{d}/refused.zarr");
         let (ok, _, err) = cubed(&["eval", expr, "-i", &x, "-i", &input, "-o", &out, "--work-dir", &work, "-q"]);
