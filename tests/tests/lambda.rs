@@ -73,6 +73,7 @@ fn lambda_runner_on_moto() {
     lambda_matches_local(&cloud);
     malformed_payload_is_rejected(&cloud);
     function_memory_below_allowed_mem_is_refused(&cloud);
+    credentials_only_in_a_profile(&cloud);
 }
 
 #[test]
@@ -104,4 +105,49 @@ boto3.client("lambda", **kw).create_function(FunctionName="cubed-small", Runtime
         .args(["--lambda-endpoint", &cloud.s3_endpoint]);
     let err = run_failing(&mut cmd);
     assert!(err.contains("has 128 MB of memory but allowed_mem is 2.00 GB") && err.contains("at least 1908 MB"), "{err}");
+}
+
+/// A user whose credentials are only in a named profile of `~/.aws` (no key
+/// variables set, as with SSO or `aws configure --profile`): S3 and Lambda
+/// both go through the AWS default credential chain, chosen by `--profile`
+/// or `AWS_PROFILE`. Without the profile the run is refused, saying what to
+/// set, and nothing is written.
+fn credentials_only_in_a_profile(cloud: &LocalCloud) {
+    let home = cubed_e2e::temp_dir("aws-home");
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(aws.join("credentials"), "[science]\naws_access_key_id = test\naws_secret_access_key = test\n").unwrap();
+    std::fs::write(aws.join("config"), "[profile science]\nregion = us-east-1\n").unwrap();
+    let profile_only = |cmd: &mut Command| {
+        cmd.env("HOME", home.path()).env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1");
+        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+            cmd.env_remove(key);
+        }
+        for (k, v) in cloud.env.iter().filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL")) {
+            cmd.env(k, v);
+        }
+    };
+    let (a, out, env_out) = (cloud.url("profile/a.zarr"), cloud.url("profile/sum.zarr"), cloud.url("profile/sum-env.zarr"));
+    eval(cloud, "arange(1000, chunks=100)", &["-o", &a]);
+    let job = |output: &str| -> Vec<String> {
+        ["eval", "sum(a * 2)", "-q", "--work-dir", &cloud.url("profile/work"), "-i", &format!("a={a}"), "-o", output].iter().map(|s| s.to_string()).chain(LAMBDA.iter().map(|s| s.to_string())).collect()
+    };
+    // --profile, then AWS_PROFILE.
+    let mut cmd = cubed_e2e::cubed();
+    profile_only(&mut cmd);
+    run(cmd.arg("--profile").arg("science").args(job(&out)));
+    let mut cmd = cubed_e2e::cubed();
+    profile_only(&mut cmd);
+    run(cmd.env("AWS_PROFILE", "science").args(job(&env_out)));
+    let printed = eval(cloud, "(x, y)", &["-i", &format!("x={out}"), "-i", &format!("y={env_out}")]);
+    assert_eq!(printed, format!("{0}\n{0}\n", 999 * 1000), "{}", cloud.logs());
+    // No profile and no keys: refused before anything is written.
+    let refused = cloud.url("profile/refused.zarr");
+    let mut cmd = cubed_e2e::cubed();
+    profile_only(&mut cmd);
+    let err = run_failing(cmd.args(job(&refused)));
+    assert!(err.contains("no AWS credentials") && err.contains("--profile"), "{err}");
+    let mut read_back = cloud.cubed();
+    read_back.args(["eval", "sum(x)", "-q", "--work-dir", &cloud.url("profile/work"), "-i", &format!("x={refused}")]);
+    run_failing(&mut read_back);
 }

@@ -25,6 +25,11 @@ const MAX_PRINT_BYTES: u64 = 1 << 20;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// AWS: the named profile of ~/.aws/config and ~/.aws/credentials for S3
+    /// and Lambda (default: AWS_PROFILE, else the default chain: environment,
+    /// SSO, web identity, container and instance roles).
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +232,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     cubed_task::memory::mark_allocator_installed();
     let cli = Cli::parse();
+    cubed_task::storage::aws::use_profile(cli.profile.clone()).expect("the AWS profile is chosen first");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(run(cli));
     // A straggler whose backup won may still be running on a blocking thread:

@@ -58,20 +58,19 @@ struct FunctionErrorBody {
 }
 
 impl LambdaRunner {
-    /// Builds the client from the AWS environment plus `config`'s overrides.
+    /// Builds the client from the process's AWS configuration (credential
+    /// chain, profile and region: [`cubed_task::storage::aws`]) plus
+    /// `config`'s overrides.
     pub async fn new(config: LambdaConfig) -> LambdaRunner {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(aws_config::retry::RetryConfig::disabled());
+        let shared = cubed_task::storage::aws::sdk_config().await;
+        let mut builder = aws_sdk_lambda::config::Builder::from(shared).retry_config(aws_config::retry::RetryConfig::disabled());
         if let Some(region) = &config.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
+            builder = builder.region(aws_config::Region::new(region.clone()));
+        } else if shared.region().is_none() {
+            builder = builder.region(aws_config::Region::new("us-east-1"));
         }
         if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let shared = loader.load().await;
-        let mut builder = aws_sdk_lambda::config::Builder::from(&shared);
-        if shared.region().is_none() {
-            builder = builder.region(aws_config::Region::new("us-east-1"));
+            builder = builder.endpoint_url(endpoint);
         }
         LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config }
     }

@@ -1,10 +1,12 @@
 //! Storage by URL: plain paths and `file://`, `memory://NAME/...` and
 //! `s3://BUCKET/PREFIX`, all through `object_store` (atomic whole-object puts;
 //! local files are written to a temporary file and renamed), with zarrs on top.
+//! S3 credentials and region come from the AWS default chain ([`aws`]).
 //!
 //! One store client per root (bucket, memory name, local filesystem) is kept
 //! for the life of the process, so a warm function reuses its S3 connections.
 
+pub mod aws;
 pub mod decode;
 
 use std::collections::HashMap;
@@ -109,8 +111,15 @@ fn roots() -> &'static Mutex<HashMap<String, Root>> {
     ROOTS.get_or_init(Default::default)
 }
 
+/// An S3 client for `bucket`: object_store's settings from the environment
+/// (`AWS_ENDPOINT_URL(_S3)`, `AWS_SKIP_SIGNATURE`, ...), credentials from the
+/// AWS default chain and the region as the AWS SDK resolves it (see [`aws`]).
 fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    use object_store::aws::AmazonS3ConfigKey;
     let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if builder.get_config_value(&AmazonS3ConfigKey::SkipSignature).is_none_or(|v| v != "true") {
+        builder = builder.with_credentials(Arc::new(aws::ChainCredentials::new()));
+    }
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")) {
         check_endpoint(url, &endpoint)?;
         builder = builder
@@ -119,7 +128,9 @@ fn s3_store(url: &str, bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError>
             .with_virtual_hosted_style_request(false);
     }
     if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
-        builder = builder.with_region("us-east-1");
+        // The profile's region, else us-east-1 (object_store's default too).
+        let region = block_on_io(aws::sdk_config()).region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
+        builder = builder.with_region(region);
     }
     let store = builder.build().map_err(|e| StoreError::Config { url: url.into(), message: e.to_string() })?;
     Ok(Arc::new(store))
