@@ -259,6 +259,7 @@ pub struct LocalCloud {
     /// Lambda Invoke endpoint URL.
     pub lambda_endpoint: String,
     state: TempDir,
+    stopped: bool,
 }
 
 fn free_port() -> u16 {
@@ -288,7 +289,7 @@ impl LocalCloud {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).expect("variable in env file");
-        LocalCloud { bucket: get("CUBED_TEST_BUCKET"), s3_endpoint: get("AWS_ENDPOINT_URL_S3"), lambda_endpoint: get("AWS_ENDPOINT_URL_LAMBDA"), env, state }
+        LocalCloud { bucket: get("CUBED_TEST_BUCKET"), s3_endpoint: get("AWS_ENDPOINT_URL_S3"), lambda_endpoint: get("AWS_ENDPOINT_URL_LAMBDA"), env, state, stopped: false }
     }
 
     /// `cubed` with this cloud's environment.
@@ -309,6 +310,52 @@ impl LocalCloud {
         pids.lines().next().and_then(|l| l.trim().parse().ok()).expect("a PID per line")
     }
 
+    /// Every process of the stack now: the PIDs up.sh recorded and their
+    /// descendants (cargo lambda watch's function processes).
+    pub fn processes(&self) -> Vec<u32> {
+        let recorded = std::fs::read_to_string(self.state.path().join("pids")).unwrap_or_default();
+        let mut out = vec![];
+        let mut todo: Vec<u32> = recorded.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        while let Some(pid) = todo.pop() {
+            out.push(pid);
+            todo.extend(children(pid));
+        }
+        out
+    }
+
+    /// Stops the stack with `localstack/down.sh` and checks that every one of
+    /// its processes is gone and its ports are free again; the error says
+    /// which are not.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.stopped = true;
+        self.shut_down()
+    }
+
+    fn shut_down(&self) -> Result<(), String> {
+        let processes = self.processes();
+        log_pids(&processes);
+        let out = Command::new(repo_root().join("localstack/down.sh")).arg("--state").arg(self.state.path()).output().map_err(|e| format!("cannot run down.sh: {e}"))?;
+        let mut problems = vec![];
+        if !out.status.success() {
+            problems.push(format!("down.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let alive: Vec<u32> = processes.into_iter().filter(|&p| is_alive(p)).collect();
+        if !alive.is_empty() {
+            problems.push(format!("processes still running: {alive:?}"));
+        }
+        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint] {
+            let port: u16 = endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                problems.push(format!("port {port} ({endpoint}) is still held"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
     /// The log of the S3 server and of `cargo lambda watch`, for failure messages.
     pub fn logs(&self) -> String {
         ["s3.log", "lambda.log"]
@@ -320,6 +367,48 @@ impl LocalCloud {
 
 impl Drop for LocalCloud {
     fn drop(&mut self) {
-        let _ = Command::new(repo_root().join("localstack/down.sh")).arg("--state").arg(self.state.path()).output();
+        if !self.stopped {
+            // A test that failed before `stop`: still stop everything, and say what was left.
+            if let Err(e) = self.shut_down() {
+                eprintln!("warning: the local cloud did not stop cleanly: {e}");
+            }
+        }
+    }
+}
+
+/// The direct children of `pid` (from /proc).
+fn children(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.filter_map(|e| e.ok()).collect::<Vec<_>>()).unwrap_or_default();
+    tasks
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| c.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<u32>>())
+        .collect()
+}
+
+/// True while `pid` runs (a zombie, exited but not yet reaped, is not running).
+pub fn is_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Appends `PID START` lines for `pids` to the file `CUBED_TEST_PID_LOG`
+/// names, if set (START: the start time in /proc/PID/stat, so that a reused
+/// PID is not mistaken for it): the test script checks after the whole suite
+/// that none of them is alive.
+fn log_pids(pids: &[u32]) {
+    let Ok(path) = std::env::var("CUBED_TEST_PID_LOG") else { return };
+    let start = |pid: u32| -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name: state is the first, start time the 20th.
+        stat.rsplit_once(") ")?.1.split_whitespace().nth(19).map(str::to_string)
+    };
+    let lines: String = pids.iter().filter_map(|&p| start(p).map(|s| format!("{p} {s}\n"))).collect();
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(lines.as_bytes());
     }
 }

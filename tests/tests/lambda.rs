@@ -74,6 +74,7 @@ fn lambda_runner_on_moto() {
     malformed_payload_is_rejected(&cloud);
     function_memory_below_allowed_mem_is_refused(&cloud);
     credentials_only_in_a_profile(&cloud);
+    stops_completely(cloud);
 }
 
 #[test]
@@ -81,6 +82,18 @@ fn lambda_runner_on_localstack_s3() {
     let cloud = LocalCloud::start("localstack");
     lambda_matches_local(&cloud);
     malformed_payload_is_rejected(&cloud);
+    stops_completely(cloud);
+}
+
+/// `localstack/down.sh` leaves nothing behind: every process of the stack
+/// (the S3 server, cargo lambda watch and its function processes) is gone
+/// and both ports are free. LocalStack can ignore SIGTERM while shutting
+/// down; down.sh then escalates to SIGKILL.
+fn stops_completely(cloud: LocalCloud) {
+    let processes = cloud.processes();
+    assert!(processes.len() >= 2, "the stack has an S3 server and cargo lambda watch: {processes:?}");
+    cloud.stop().unwrap_or_else(|e| panic!("the local cloud did not stop: {e}"));
+    assert!(processes.iter().all(|&p| !cubed_e2e::is_alive(p)), "{processes:?}");
 }
 
 /// moto implements Lambda's control plane: a function created there with 128 MB
