@@ -1,10 +1,17 @@
 //! The scheduler: runs a plan's ops as soon as their inputs are complete
-//! (independent ops concurrently), bounds how many tasks run at once, retries
+//! (independent ops concurrently), bounds how many tasks run at once (and
+//! runs fewer while the service throttles: [`crate::limiter`]), retries
 //! failed tasks with exponential backoff and jitter, launches backup copies of
-//! stragglers, skips chunks already written (resume), and records a history of
-//! every task. It is the only place these concerns live; runners just run tasks.
+//! stragglers, skips chunks already written (resume), and streams a history of
+//! every task to the work dir ([`crate::history`]). It is the only place these
+//! concerns live; runners just run tasks.
+//!
+//! Its memory does not grow with what was already done beyond a few dozen
+//! bytes per task: batches are submitted as slots free up (at most twice the
+//! ceiling wait at once), the stragglers are looked for among the running
+//! tasks only, and finished durations are kept as a histogram.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,10 +19,11 @@ use cubed_task::{LoadedPlan, Plan, TaskStats};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::destination::{Claims, Lease, OutputPolicy};
 use crate::error::{CubedError, Result};
+use crate::history::History;
+use crate::limiter::Limiter;
 use crate::progress::Progress;
 use crate::runner::{Runner, TaskBatch, TaskOutcome};
 
@@ -68,6 +76,16 @@ pub const BACKUP_MIN_FINISHED: f64 = 0.5;
 /// See [`BACKUP_MIN_FINISHED`].
 pub const BACKUP_SLOW_FACTOR: f64 = 3.0;
 
+/// First delay before a throttled batch is sent again; doubles with each
+/// throttle of the same task (with ±50 % jitter) up to [`THROTTLE_MAX_DELAY`].
+pub const THROTTLE_BASE_DELAY: Duration = Duration::from_millis(50);
+/// See [`THROTTLE_BASE_DELAY`].
+pub const THROTTLE_MAX_DELAY: Duration = Duration::from_secs(5);
+/// Throttles of one task that are free: beyond this many, a throttle spends
+/// an attempt like any transient failure (a service that never has capacity,
+/// or a runner that reports throttles wrongly, cannot stall a run forever).
+pub const MAX_FREE_THROTTLES: u32 = 1000;
+
 /// What one op did.
 #[derive(Debug, Clone, Serialize)]
 pub struct OpSummary {
@@ -91,6 +109,8 @@ pub struct OpSummary {
     pub retries: u64,
     /// Backup copies launched.
     pub backups: u64,
+    /// Batches the service throttled (sent again without spending an attempt).
+    pub throttles: u64,
     /// Bytes read (uncompressed).
     pub bytes_read: u64,
     /// Bytes written (uncompressed).
@@ -168,16 +188,6 @@ pub struct TaskEvent {
     pub stats: Option<TaskStats>,
 }
 
-/// The saved history of a run.
-#[derive(Serialize)]
-struct History<'a> {
-    digest: &'a str,
-    ok: bool,
-    error: Option<String>,
-    events: &'a [TaskEvent],
-    summary: Option<&'a RunSummary>,
-}
-
 /// Runs `plan` on `runner`. Before anything is written it refuses a plan
 /// that is over budget or whose outputs overlap an input, the work dir or each
 /// other, and claims every output (see [`crate::destination`]): an existing
@@ -206,11 +216,11 @@ pub async fn execute(plan: Plan, runner: Arc<dyn Runner>, options: &ComputeOptio
 async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options: &ComputeOptions) -> Result<RunSummary> {
     let started = Instant::now();
     runner.prepare(lp).await?;
-    let events = Arc::new(Mutex::new(Vec::new()));
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let history_url = format!("{}/run-{stamp}", history_location(lp));
+    let events = Arc::new(Mutex::new(History::streamed(history_url.clone())));
     let runner_name = runner.name();
     let result = run_ops(lp, runner, options, started, &events).await;
-    let events = events.lock().expect("history lock").clone();
-    let history_url = history_location(lp);
     let (ok, error, summary) = match &result {
         Ok(ops) => (
             true,
@@ -227,7 +237,8 @@ async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options:
         ),
         Err(e) => (false, Some(e.to_string()), None),
     };
-    let saved = save_history(lp, &History { digest: &lp.digest, ok, error, events: &events, summary: summary.as_ref() }).await;
+    let history = std::mem::replace(&mut *events.lock().expect("history lock"), History::in_memory());
+    let saved = history.finish(&lp.digest, ok, error, summary.as_ref()).await;
     match (result, summary) {
         (Ok(_), Some(mut summary)) => {
             if let Err(e) = saved {
@@ -253,25 +264,15 @@ fn history_location(lp: &LoadedPlan) -> String {
     format!("{}/history", crate::workdir::plan_dir(&lp.plan, &lp.digest))
 }
 
-async fn save_history(lp: &LoadedPlan, history: &History<'_>) -> Result<()> {
-    let dir = history_location(lp);
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let json = serde_json::to_vec_pretty(history).expect("history serializes");
-    tokio::task::spawn_blocking(move || cubed_task::storage::StoreUrl::parse(&dir)?.put(&format!("run-{stamp}.json"), json))
-        .await
-        .map_err(|e| CubedError::Runner(e.to_string()))??;
-    Ok(())
-}
-
 async fn run_ops(
     lp: &Arc<LoadedPlan>,
     runner: Arc<dyn Runner>,
     options: &ComputeOptions,
     started: Instant,
-    events: &Arc<Mutex<Vec<TaskEvent>>>,
+    events: &Arc<Mutex<History>>,
 ) -> Result<Vec<OpSummary>> {
     let progress = Progress::auto(options.quiet);
-    let semaphore = Arc::new(Semaphore::new(runner.max_concurrency()));
+    let limiter = Limiter::new(runner.max_concurrency());
     let ops = &lp.plan.ops;
     let producers: Vec<Option<usize>> = (0..lp.plan.arrays.len()).map(|a| ops.iter().position(|o| o.output == a)).collect();
     let deps: Vec<Vec<usize>> = ops.iter().map(|o| o.inputs.iter().filter_map(|&i| producers[i]).collect()).collect();
@@ -286,7 +287,7 @@ async fn run_ops(
                 started_ops.insert(i);
                 let label = format!("{} {} ({})", ops[i].id, ops[i].kind.name(), ops[i].fused.join("+"));
                 let bar = progress.op(label, ops[i].num_tasks);
-                let ctx = OpContext { lp: lp.clone(), index: i, runner: runner.clone(), semaphore: semaphore.clone(), options: options.clone(), started, events: events.clone() };
+                let ctx = OpContext { lp: lp.clone(), index: i, runner: runner.clone(), limiter: limiter.clone(), options: options.clone(), started, events: events.clone() };
                 let whole = 0..ops[i].num_tasks;
                 running.push(async move { (i, ctx.run(bar, whole, true).await) });
             }
@@ -314,13 +315,13 @@ pub async fn run_partition(
 ) -> (Result<OpSummary>, Vec<TaskEvent>) {
     let options = ComputeOptions { resume: true, ..options.clone() };
     let started = Instant::now();
-    let events = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(History::in_memory()));
     let progress = Progress::auto(options.quiet);
     let label = format!("{} {} ({}) tasks {}..{}", lp.plan.ops[op].id, lp.plan.ops[op].kind.name(), lp.plan.ops[op].fused.join("+"), range.start, range.end);
     let bar = progress.op(label, range.end - range.start);
-    let ctx = OpContext { lp, index: op, semaphore: Arc::new(Semaphore::new(runner.max_concurrency())), runner, options, started, events: events.clone() };
+    let ctx = OpContext { lp, index: op, limiter: Limiter::new(runner.max_concurrency()), runner, options, started, events: events.clone() };
     let result = ctx.run(bar, range, false).await;
-    let events = events.lock().expect("history lock").clone();
+    let events = std::mem::replace(&mut *events.lock().expect("history lock"), History::in_memory()).into_events();
     (result, events)
 }
 
@@ -329,10 +330,10 @@ struct OpContext {
     lp: Arc<LoadedPlan>,
     index: usize,
     runner: Arc<dyn Runner>,
-    semaphore: Arc<Semaphore>,
+    limiter: Arc<Limiter>,
     options: ComputeOptions,
     started: Instant,
-    events: Arc<Mutex<Vec<TaskEvent>>>,
+    events: Arc<Mutex<History>>,
 }
 
 /// The state of one task of the running op.
@@ -340,11 +341,53 @@ struct OpContext {
 struct TaskState {
     done: bool,
     in_flight: u32,
-    /// When its oldest copy in flight started (after getting a concurrency slot).
-    running_since: Option<Instant>,
     backed_up: bool,
     /// The attempt that last succeeded (0: none, or done before this run).
     attempt: u32,
+    /// Times the service throttled it.
+    throttles: u32,
+}
+
+/// The tasks of the running op, and when each running one started (its
+/// oldest copy in flight, once it had a concurrency slot).
+struct OpState {
+    tasks: Vec<TaskState>,
+    running: HashMap<u64, Instant>,
+}
+
+/// Finished task durations as a histogram of 5 % wide bins (from 1 µs), so
+/// that the median costs the same after a million tasks as after ten.
+#[derive(Default)]
+struct Durations {
+    bins: Vec<u64>,
+    count: u64,
+}
+
+impl Durations {
+    const BASE: f64 = 1e-6;
+    const GROWTH: f64 = 1.05;
+
+    fn push(&mut self, seconds: f64) {
+        let k = if seconds <= Self::BASE { 0 } else { ((seconds / Self::BASE).ln() / Self::GROWTH.ln()) as usize + 1 };
+        let k = k.min(2000);
+        if self.bins.len() <= k {
+            self.bins.resize(k + 1, 0);
+        }
+        self.bins[k] += 1;
+        self.count += 1;
+    }
+
+    /// The upper edge of the bin holding the median (within 5 %).
+    fn median(&self) -> f64 {
+        let mut seen = 0;
+        for (k, &n) in self.bins.iter().enumerate() {
+            seen += n;
+            if seen * 2 > self.count {
+                return Self::BASE * Self::GROWTH.powi(k as i32);
+            }
+        }
+        0.0
+    }
 }
 
 /// The result of one submitted batch.
@@ -361,25 +404,35 @@ impl OpContext {
         tokio::task::spawn_blocking(move || f(&lp)).await.map_err(|e| CubedError::Runner(e.to_string()))?.map_err(CubedError::from)
     }
 
-    fn submit(&self, start: u64, stop: u64, attempt: u32, backup: bool, delay: Duration, states: &Arc<Mutex<Vec<TaskState>>>) -> BoxFuture<'static, BatchResult> {
-        let (lp, runner, semaphore, states, op, t0) = (self.lp.clone(), self.runner.clone(), self.semaphore.clone(), states.clone(), self.index, self.started);
+    fn submit(&self, start: u64, stop: u64, attempt: u32, backup: bool, delay: Duration, states: &Arc<Mutex<OpState>>) -> BoxFuture<'static, BatchResult> {
+        let (lp, runner, limiter, states, op, t0) = (self.lp.clone(), self.runner.clone(), self.limiter.clone(), states.clone(), self.index, self.started);
         {
             let mut st = states.lock().expect("state lock");
-            for s in &mut st[start as usize..stop as usize] {
+            for s in &mut st.tasks[start as usize..stop as usize] {
                 s.in_flight += 1;
             }
         }
         Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            let _permit = semaphore.acquire().await.expect("semaphore never closed");
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let permit = limiter.acquire().await;
             let now = Instant::now();
             {
                 let mut st = states.lock().expect("state lock");
-                for s in &mut st[start as usize..stop as usize] {
-                    s.running_since.get_or_insert(now);
+                for t in start..stop {
+                    st.running.entry(t).or_insert(now);
                 }
             }
             let outcomes = checked_outcomes(start, stop, runner.run(TaskBatch { plan: lp, op, start, stop, attempt }).await);
+            // What the service said about capacity: a batch throttled whole is
+            // a throttle; one that ran at all is a success.
+            if outcomes.iter().all(|o| o.result.as_ref().is_err_and(|e| e.throttled)) {
+                limiter.throttled();
+            } else {
+                limiter.succeeded();
+            }
+            drop(permit);
             BatchResult { outcomes, attempt, backup, start_s: (now - t0).as_secs_f64() }
         })
     }
@@ -410,10 +463,11 @@ impl OpContext {
             self.blocking(move |lp| lp.begin_array(out)).await?;
         }
         bar.skip(skipped);
-        let states = Arc::new(Mutex::new(finished_before.iter().map(|&d| TaskState { done: d, ..Default::default() }).collect::<Vec<_>>()));
+        let tasks = finished_before.iter().map(|&d| TaskState { done: d, ..Default::default() }).collect();
+        let states = Arc::new(Mutex::new(OpState { tasks, running: HashMap::new() }));
         let per_batch = self.runner.tasks_per_batch(&self.lp.plan, &op).max(1) as usize;
-        let mut pending: FuturesUnordered<BoxFuture<'static, BatchResult>> = FuturesUnordered::new();
-        // Batches of consecutive tasks still to do.
+        // Batches of consecutive tasks still to do, submitted as slots free up.
+        let mut queue: VecDeque<(u64, u64)> = VecDeque::new();
         let mut i = 0;
         while i < n {
             if finished_before[i] {
@@ -424,16 +478,27 @@ impl OpContext {
             while j < n && !finished_before[j] && j - i < per_batch {
                 j += 1;
             }
-            pending.push(self.submit(i as u64, j as u64, 1, false, Duration::ZERO, &states));
+            queue.push_back((i as u64, j as u64));
             i = j;
         }
-        let mut stats: Vec<TaskStats> = Vec::with_capacity(n);
-        let mut durations: Vec<f64> = Vec::new();
-        let (mut retries, mut backups, mut invocations, mut task_seconds) = (0u64, 0u64, pending.len() as u64, 0f64);
+        drop(finished_before);
+        let max_waiting = 2 * self.limiter.ceiling() + 16;
+        let mut pending: FuturesUnordered<BoxFuture<'static, BatchResult>> = FuturesUnordered::new();
+        let mut durations = Durations::default();
+        let (mut bytes_read, mut bytes_written, mut measured) = (0u64, 0u64, None::<u64>);
+        let (mut retries, mut backups, mut throttles, mut invocations, mut task_seconds) = (0u64, 0u64, 0u64, 0u64, 0f64);
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            while !pending.is_empty() {
+            loop {
+                while pending.len() < max_waiting {
+                    let Some((a, b)) = queue.pop_front() else { break };
+                    invocations += 1;
+                    pending.push(self.submit(a, b, 1, false, Duration::ZERO, &states));
+                }
+                if pending.is_empty() {
+                    break;
+                }
                 let batch = tokio::select! {
                     Some(batch) = pending.next() => batch,
                     _ = tick.tick() => {
@@ -449,23 +514,29 @@ impl OpContext {
                 };
                 let end_s = self.started.elapsed().as_secs_f64();
                 task_seconds += batch.outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|s| s.duration_s).sum::<f64>();
-                // A failed attempt is billed too: count it at the batch's wall time share.
-                task_seconds += batch.outcomes.iter().filter(|o| o.result.is_err()).count() as f64 * (end_s - batch.start_s) / batch.outcomes.len().max(1) as f64;
+                // A failed attempt is billed too (a throttled one is not): count it at the batch's wall time share.
+                let failed = batch.outcomes.iter().filter(|o| o.result.as_ref().is_err_and(|e| !e.throttled)).count();
+                task_seconds += failed as f64 * (end_s - batch.start_s) / batch.outcomes.len().max(1) as f64;
                 for outcome in batch.outcomes {
                     let index = outcome.index as usize;
-                    let (was_done, twin_running) = {
+                    let throttled = outcome.result.as_ref().is_err_and(|e| e.throttled);
+                    let (was_done, twin_running, free_throttle) = {
                         let mut st = states.lock().expect("state lock");
-                        let s = &mut st[index];
+                        let s = &mut st.tasks[index];
                         s.in_flight = s.in_flight.saturating_sub(1);
                         let was_done = s.done;
                         if outcome.result.is_ok() {
                             s.done = true;
                             s.attempt = s.attempt.max(batch.attempt);
                         }
-                        if s.in_flight == 0 {
-                            s.running_since = None;
+                        if throttled {
+                            s.throttles += 1;
                         }
-                        (was_done, s.in_flight > 0)
+                        let (running, throttles) = (s.in_flight > 0, s.throttles);
+                        if !running {
+                            st.running.remove(&outcome.index);
+                        }
+                        (was_done, running, throttled && throttles <= MAX_FREE_THROTTLES)
                     };
                     let ignored = was_done || (outcome.result.is_err() && twin_running);
                     self.events.lock().expect("history lock").push(TaskEvent {
@@ -485,8 +556,17 @@ impl OpContext {
                     match outcome.result {
                         Ok(s) => {
                             durations.push(s.duration_s);
-                            stats.push(s);
+                            bytes_read += s.bytes_read;
+                            bytes_written += s.bytes_written;
+                            measured = measured.max(s.peak_mem);
                             bar.inc();
+                        }
+                        // The service had no capacity: the same attempt again, later.
+                        Err(_) if free_throttle => {
+                            throttles += 1;
+                            let k = states.lock().expect("state lock").tasks[index].throttles;
+                            let delay = backoff(THROTTLE_BASE_DELAY, k.min(16), outcome.index).min(THROTTLE_MAX_DELAY);
+                            pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt, batch.backup, delay, &states));
                         }
                         Err(e) if e.retryable && batch.attempt < self.options.attempts => {
                             retries += 1;
@@ -509,7 +589,7 @@ impl OpContext {
             {
                 let mut st = states.lock().expect("state lock");
                 for t in range.clone().filter(|&t| !present[t as usize]) {
-                    let s = &mut st[t as usize];
+                    let s = &mut st.tasks[t as usize];
                     if s.attempt >= self.options.attempts {
                         bar.finish();
                         let error = cubed_task::TaskError::fatal("the runner reported success, but the task's output chunks are not in storage");
@@ -533,7 +613,6 @@ impl OpContext {
             let out = op.output;
             self.blocking(move |lp| lp.write_metadata(out)).await?;
         }
-        let measured = stats.iter().filter_map(|s| s.peak_mem).max().map(|m| m + self.lp.plan.spec.reserved_mem);
         Ok(OpSummary {
             id: op.id.clone(),
             kind: op.kind.name(),
@@ -542,11 +621,12 @@ impl OpContext {
             skipped,
             wall_s: op_started.elapsed().as_secs_f64(),
             projected_mem: op.projected_mem,
-            measured_mem: measured,
+            measured_mem: measured.map(|m| m + self.lp.plan.spec.reserved_mem),
             retries,
             backups,
-            bytes_read: stats.iter().map(|s| s.bytes_read).sum(),
-            bytes_written: stats.iter().map(|s| s.bytes_written).sum(),
+            throttles,
+            bytes_read,
+            bytes_written,
             verified: range.end - range.start,
             invocations,
             task_seconds,
@@ -554,23 +634,22 @@ impl OpContext {
     }
 
     /// Running tasks that deserve a backup copy now (see [`BACKUP_SLOW_FACTOR`]).
-    fn stragglers(&self, states: &Arc<Mutex<Vec<TaskState>>>, durations: &[f64]) -> Vec<u64> {
+    fn stragglers(&self, states: &Arc<Mutex<OpState>>, durations: &Durations) -> Vec<u64> {
         let mut st = states.lock().expect("state lock");
-        let started = durations.len() + st.iter().filter(|s| s.running_since.is_some()).count();
-        if started < BACKUP_MIN_STARTED || (durations.len() as f64) < BACKUP_MIN_FINISHED * started as f64 {
+        let started = durations.count as usize + st.running.len();
+        if started < BACKUP_MIN_STARTED || (durations.count as f64) < BACKUP_MIN_FINISHED * started as f64 {
             return vec![];
         }
-        let mut sorted = durations.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let limit = Duration::from_secs_f64(BACKUP_SLOW_FACTOR * sorted[sorted.len() / 2]);
+        let limit = Duration::from_secs_f64(BACKUP_SLOW_FACTOR * durations.median());
         let now = Instant::now();
-        st.iter_mut()
-            .enumerate()
-            .filter(|(_, s)| !s.done && !s.backed_up && s.running_since.is_some_and(|t| now - t > limit))
-            .map(|(i, s)| {
-                s.backed_up = true;
-                i as u64
-            })
+        let OpState { tasks, running } = &mut *st;
+        running
+            .iter()
+            .filter(|(&t, &since)| now - since > limit && tasks[t as usize].in_flight > 0 && !tasks[t as usize].done && !tasks[t as usize].backed_up)
+            .map(|(&t, _)| t)
+            .collect::<Vec<u64>>()
+            .into_iter()
+            .inspect(|&t| tasks[t as usize].backed_up = true)
             .collect()
     }
 }

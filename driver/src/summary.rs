@@ -38,12 +38,15 @@ pub fn print_plan(plan: &Plan) {
 
 /// Prints the end-of-run summary: per op time and projected vs measured memory.
 pub fn print_summary(summary: &RunSummary) {
-    eprintln!("{:<8} {:<10} {:>7} {:>8} {:>9} {:>11} {:>11} {:>6} {:>8} {:>8}", "op", "kind", "tasks", "skipped", "time", "projected", "measured", "util", "retries", "backups");
+    eprintln!(
+        "{:<8} {:<10} {:>7} {:>8} {:>9} {:>11} {:>11} {:>6} {:>8} {:>8} {:>9}",
+        "op", "kind", "tasks", "skipped", "time", "projected", "measured", "util", "retries", "backups", "throttled"
+    );
     for op in &summary.ops {
         let measured = op.measured_mem.map_or("-".to_string(), format_size);
         let util = op.measured_mem.map_or("-".to_string(), |m| format!("{:.0}%", 100.0 * m as f64 / op.projected_mem.max(1) as f64));
         eprintln!(
-            "{:<8} {:<10} {:>7} {:>8} {:>8.2}s {:>11} {:>11} {:>6} {:>8} {:>8}",
+            "{:<8} {:<10} {:>7} {:>8} {:>8.2}s {:>11} {:>11} {:>6} {:>8} {:>8} {:>9}",
             op.id,
             op.kind,
             op.tasks,
@@ -53,7 +56,8 @@ pub fn print_summary(summary: &RunSummary) {
             measured,
             util,
             op.retries,
-            op.backups
+            op.backups,
+            op.throttles
         );
     }
     let rss = summary.peak_rss.map_or("-".to_string(), format_size);

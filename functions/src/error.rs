@@ -11,22 +11,32 @@ pub struct TaskError {
     pub retryable: bool,
     /// What went wrong.
     pub message: String,
+    /// True when the service refused to start the work for lack of capacity
+    /// (Lambda's 429 TooManyRequestsException): retried without spending an
+    /// attempt, and the scheduler runs fewer at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub throttled: bool,
 }
 
 impl TaskError {
     /// A transient failure worth retrying.
     pub fn retryable(message: impl Into<String>) -> Self {
-        TaskError { retryable: true, message: message.into() }
+        TaskError { retryable: true, message: message.into(), throttled: false }
+    }
+
+    /// The service had no capacity to start the work (see [`TaskError::throttled`]).
+    pub fn throttled(message: impl Into<String>) -> Self {
+        TaskError { retryable: true, message: message.into(), throttled: true }
     }
 
     /// A failure a retry would repeat.
     pub fn fatal(message: impl Into<String>) -> Self {
-        TaskError { retryable: false, message: message.into() }
+        TaskError { retryable: false, message: message.into(), throttled: false }
     }
 
     /// Prefixes the message with context, keeping the classification.
     pub fn context(self, what: impl std::fmt::Display) -> Self {
-        TaskError { retryable: self.retryable, message: format!("{what}: {}", self.message) }
+        TaskError { message: format!("{what}: {}", self.message), ..self }
     }
 }
 

@@ -99,7 +99,8 @@ fn written_chunks(array: &Path, cols: u64) -> Vec<u64> {
     out
 }
 
-/// The tasks that succeeded in the newest saved history of a work dir.
+/// The tasks that succeeded in the newest saved history of a work dir
+/// (`history/run-<millis>/`: `run.json` naming its `events-*.jsonl` parts).
 fn tasks_run_by_last_history(work: &Path) -> Vec<u64> {
     let mut runs: Vec<_> = std::fs::read_dir(work)
         .unwrap()
@@ -108,16 +109,21 @@ fn tasks_run_by_last_history(work: &Path) -> Vec<u64> {
         .flat_map(|e| std::fs::read_dir(e.path().join("history")).into_iter().flatten().flatten())
         .map(|e| e.path())
         .collect();
-    // run-<unix millis>.json: the newest run has the largest name, whatever its plan directory.
+    // run-<unix millis>: the newest run has the largest name, whatever its plan directory.
     runs.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
-    let h: Value = serde_json::from_slice(&std::fs::read(runs.last().expect("a history was saved")).unwrap()).unwrap();
-    let mut tasks: Vec<u64> = h["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["error"].is_null() && !e["ignored"].as_bool().unwrap())
-        .map(|e| e["task"].as_u64().unwrap())
-        .collect();
+    let run = runs.last().expect("a history was saved");
+    let record: Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    let mut tasks = vec![];
+    for part in record["parts"].as_array().unwrap() {
+        let text = std::fs::read_to_string(run.join(part.as_str().unwrap())).unwrap();
+        for line in text.lines() {
+            let e: Value = serde_json::from_str(line).unwrap();
+            if e["error"].is_null() && !e["ignored"].as_bool().unwrap() {
+                tasks.push(e["task"].as_u64().unwrap());
+            }
+        }
+    }
+    assert_eq!(record["events"].as_u64().unwrap() as usize, record["parts"].as_array().unwrap().iter().map(|p| std::fs::read_to_string(run.join(p.as_str().unwrap())).unwrap().lines().count()).sum::<usize>());
     tasks.sort_unstable();
     tasks
 }

@@ -135,7 +135,7 @@ impl LambdaRunner {
             Err(e) => {
                 if let Some(se) = e.as_service_error() {
                     if se.is_too_many_requests_exception() {
-                        return Err(TaskError::retryable(format!("throttled: {se}")));
+                        return Err(TaskError::throttled(format!("throttled: {se}")));
                     }
                     if se.is_resource_not_found_exception() {
                         return Err(TaskError::fatal(format!("function '{}' not found: {se}", self.config.function)));
@@ -229,7 +229,8 @@ impl Runner for LambdaRunner {
                                     stats.peak_mem = stats.peak_mem.max(report.peak_rss.map(|r| r.saturating_sub(plan.plan.spec.reserved_mem)));
                                     Ok(stats)
                                 }
-                                (_, Some(e)) => Err(e),
+                                // Only an Invoke the service refused is a throttle, whatever a task reports.
+                                (_, Some(e)) => Err(TaskError { throttled: false, ..e }),
                                 _ => Err(TaskError::retryable("the function reported a task with neither stats nor error")),
                             },
                         })
