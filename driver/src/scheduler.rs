@@ -50,6 +50,9 @@ pub struct ComputeOptions {
     pub keep_intermediates: bool,
     /// Intermediate arrays to keep anyway (results that another op also reads).
     pub keep_arrays: Vec<usize>,
+    /// How long one task may take before it is abandoned and tried again
+    /// (`None`: [`default_task_timeout`] of its op).
+    pub task_timeout: Option<Duration>,
 }
 
 impl Default for ComputeOptions {
@@ -64,6 +67,7 @@ impl Default for ComputeOptions {
             break_lease: false,
             keep_intermediates: false,
             keep_arrays: Vec::new(),
+            task_timeout: None,
         }
     }
 }
@@ -75,6 +79,24 @@ pub const BACKUP_MIN_STARTED: usize = 10;
 pub const BACKUP_MIN_FINISHED: f64 = 0.5;
 /// See [`BACKUP_MIN_FINISHED`].
 pub const BACKUP_SLOW_FACTOR: f64 = 3.0;
+
+/// A task's default deadline: this long...
+pub const TASK_TIMEOUT_FLOOR: Duration = Duration::from_secs(120);
+/// ... plus its projected bytes (read and written) at this many bytes per
+/// second, a throughput far below what any store gives (S3 from Lambda: about
+/// 90 MB/s), so only a task that has stopped making progress reaches it.
+pub const TASK_TIMEOUT_BYTES_PER_SECOND: f64 = 2_000_000.0;
+/// A batch is abandoned this long after the runner's own limit (e.g. the
+/// Lambda function's timeout), which answers by itself before then.
+pub const RUNNER_LIMIT_MARGIN: Duration = Duration::from_secs(10);
+
+/// The default deadline of one task of `op` (`cubed plan` prints it):
+/// [`TASK_TIMEOUT_FLOOR`] plus its share of the op's projected bytes at
+/// [`TASK_TIMEOUT_BYTES_PER_SECOND`].
+pub fn default_task_timeout(op: &cubed_task::plan::Op) -> Duration {
+    let bytes = op.bytes_read.saturating_add(op.bytes_written) / op.num_tasks.max(1);
+    TASK_TIMEOUT_FLOOR + Duration::from_secs_f64(bytes as f64 / TASK_TIMEOUT_BYTES_PER_SECOND)
+}
 
 /// First delay before a throttled batch is sent again; doubles with each
 /// throttle of the same task (with ±50 % jitter) up to [`THROTTLE_MAX_DELAY`].
@@ -111,6 +133,8 @@ pub struct OpSummary {
     pub backups: u64,
     /// Batches the service throttled (sent again without spending an attempt).
     pub throttles: u64,
+    /// Task attempts abandoned at their deadline (no answer in time), then retried.
+    pub abandoned: u64,
     /// Bytes read (uncompressed).
     pub bytes_read: u64,
     /// Bytes written (uncompressed).
@@ -396,6 +420,8 @@ struct BatchResult {
     attempt: u32,
     backup: bool,
     start_s: f64,
+    /// It did not answer by its deadline.
+    abandoned: bool,
 }
 
 impl OpContext {
@@ -406,6 +432,7 @@ impl OpContext {
 
     fn submit(&self, start: u64, stop: u64, attempt: u32, backup: bool, delay: Duration, states: &Arc<Mutex<OpState>>) -> BoxFuture<'static, BatchResult> {
         let (lp, runner, limiter, states, op, t0) = (self.lp.clone(), self.runner.clone(), self.limiter.clone(), states.clone(), self.index, self.started);
+        let deadline = self.batch_deadline(stop - start);
         {
             let mut st = states.lock().expect("state lock");
             for s in &mut st.tasks[start as usize..stop as usize] {
@@ -424,7 +451,15 @@ impl OpContext {
                     st.running.entry(t).or_insert(now);
                 }
             }
-            let outcomes = checked_outcomes(start, stop, runner.run(TaskBatch { plan: lp, op, start, stop, attempt }).await);
+            // Never wait on a batch forever: past its deadline it is abandoned
+            // (its tasks are tried again; a late answer is never read).
+            let (outcomes, abandoned) = match tokio::time::timeout(deadline, runner.run(TaskBatch { plan: lp, op, start, stop, attempt })).await {
+                Ok(outcomes) => (checked_outcomes(start, stop, outcomes), false),
+                Err(_) => {
+                    let error = cubed_task::TaskError::retryable(format!("abandoned: no answer within {:.1} s (the task deadline; see --task-timeout)", deadline.as_secs_f64()));
+                    ((start..stop).map(|index| TaskOutcome { index, result: Err(error.clone()) }).collect(), true)
+                }
+            };
             // What the service said about capacity: a batch throttled whole is
             // a throttle; one that ran at all is a success.
             if outcomes.iter().all(|o| o.result.as_ref().is_err_and(|e| e.throttled)) {
@@ -433,8 +468,19 @@ impl OpContext {
                 limiter.succeeded();
             }
             drop(permit);
-            BatchResult { outcomes, attempt, backup, start_s: (now - t0).as_secs_f64() }
+            BatchResult { outcomes, attempt, backup, start_s: (now - t0).as_secs_f64(), abandoned }
         })
+    }
+
+    /// How long a batch of `tasks` tasks of this op may take: each task's
+    /// deadline, but never past the runner's own limit plus a margin.
+    fn batch_deadline(&self, tasks: u64) -> Duration {
+        let per_task = self.options.task_timeout.unwrap_or_else(|| default_task_timeout(&self.lp.plan.ops[self.index]));
+        let all = per_task.saturating_mul(u32::try_from(tasks).unwrap_or(u32::MAX));
+        match self.runner.batch_time_limit() {
+            Some(limit) => all.min(limit + RUNNER_LIMIT_MARGIN),
+            None => all,
+        }
     }
 
     /// Runs the tasks `range` of the op. With `owns_array` (a whole-plan run)
@@ -486,7 +532,7 @@ impl OpContext {
         let mut pending: FuturesUnordered<BoxFuture<'static, BatchResult>> = FuturesUnordered::new();
         let mut durations = Durations::default();
         let (mut bytes_read, mut bytes_written, mut measured) = (0u64, 0u64, None::<u64>);
-        let (mut retries, mut backups, mut throttles, mut invocations, mut task_seconds) = (0u64, 0u64, 0u64, 0u64, 0f64);
+        let (mut retries, mut backups, mut throttles, mut abandoned, mut invocations, mut task_seconds) = (0u64, 0u64, 0u64, 0u64, 0u64, 0f64);
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -513,6 +559,9 @@ impl OpContext {
                     }
                 };
                 let end_s = self.started.elapsed().as_secs_f64();
+                if batch.abandoned {
+                    abandoned += batch.outcomes.len() as u64;
+                }
                 task_seconds += batch.outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|s| s.duration_s).sum::<f64>();
                 // A failed attempt is billed too (a throttled one is not): count it at the batch's wall time share.
                 let failed = batch.outcomes.iter().filter(|o| o.result.as_ref().is_err_and(|e| !e.throttled)).count();
@@ -625,6 +674,7 @@ impl OpContext {
             retries,
             backups,
             throttles,
+            abandoned,
             bytes_read,
             bytes_written,
             verified: range.end - range.start,

@@ -17,18 +17,19 @@ pub fn print_plan(plan: &Plan) {
         format_size(plan.spec.reserved_mem),
         plan.spec.work_dir
     );
-    println!("{:<8} {:<10} {:>7} {:>11} {:>10} {:>10}  {:<24} fused", "op", "kind", "tasks", "projected", "read", "written", "output");
+    println!("{:<8} {:<10} {:>7} {:>11} {:>10} {:>10} {:>8}  {:<24} fused", "op", "kind", "tasks", "projected", "read", "written", "timeout", "output");
     for op in &plan.ops {
         let out = &plan.arrays[op.output];
         let flag = if op.projected_mem > plan.spec.allowed_mem { " OVER BUDGET" } else { "" };
         println!(
-            "{:<8} {:<10} {:>7} {:>11} {:>10} {:>10}  {:<24} {}{}",
+            "{:<8} {:<10} {:>7} {:>11} {:>10} {:>10} {:>7.0}s  {:<24} {}{}",
             op.id,
             op.kind.name(),
             op.num_tasks,
             format_size(op.projected_mem),
             format_size(op.bytes_read),
             format_size(op.bytes_written),
+            crate::scheduler::default_task_timeout(op).as_secs_f64(),
             format!("{} {:?}", out.name, out.shape),
             op.fused.join(" + "),
             flag
@@ -39,14 +40,14 @@ pub fn print_plan(plan: &Plan) {
 /// Prints the end-of-run summary: per op time and projected vs measured memory.
 pub fn print_summary(summary: &RunSummary) {
     eprintln!(
-        "{:<8} {:<10} {:>7} {:>8} {:>9} {:>11} {:>11} {:>6} {:>8} {:>8} {:>9}",
-        "op", "kind", "tasks", "skipped", "time", "projected", "measured", "util", "retries", "backups", "throttled"
+        "{:<8} {:<10} {:>7} {:>8} {:>9} {:>11} {:>11} {:>6} {:>8} {:>8} {:>9} {:>9}",
+        "op", "kind", "tasks", "skipped", "time", "projected", "measured", "util", "retries", "backups", "throttled", "abandoned"
     );
     for op in &summary.ops {
         let measured = op.measured_mem.map_or("-".to_string(), format_size);
         let util = op.measured_mem.map_or("-".to_string(), |m| format!("{:.0}%", 100.0 * m as f64 / op.projected_mem.max(1) as f64));
         eprintln!(
-            "{:<8} {:<10} {:>7} {:>8} {:>8.2}s {:>11} {:>11} {:>6} {:>8} {:>8} {:>9}",
+            "{:<8} {:<10} {:>7} {:>8} {:>8.2}s {:>11} {:>11} {:>6} {:>8} {:>8} {:>9} {:>9}",
             op.id,
             op.kind,
             op.tasks,
@@ -57,7 +58,8 @@ pub fn print_summary(summary: &RunSummary) {
             util,
             op.retries,
             op.backups,
-            op.throttles
+            op.throttles,
+            op.abandoned
         );
     }
     let rss = summary.peak_rss.map_or("-".to_string(), format_size);

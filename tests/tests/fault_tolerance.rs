@@ -83,6 +83,32 @@ fn failing_and_slow_tasks_leave_the_lambda_result_unchanged() {
     assert!(want > 0 && got >= want, "failures injected in the function should have caused at least {want} retries, got {got}");
 }
 
+/// Hung tasks never stop a run: with backups off, a task that has not
+/// answered by its deadline (`--task-timeout`) is abandoned and tried again,
+/// the result is unchanged and the summary counts what was abandoned.
+#[test]
+fn hung_tasks_are_abandoned_at_their_deadline_and_retried() {
+    const HANGS: &str = "hang=0.2;seed=5";
+    let dir = temp_dir("faults-hang");
+    let d = dir.path().to_str().unwrap();
+    let work = format!("{d}/work");
+    let (a, b) = make_inputs(d, &work, &[]);
+    let (hung, clean) = (format!("{d}/hung.zarr"), format!("{d}/clean.zarr"));
+    let s = format!("{d}/summary.json");
+    let inputs = [format!("a={a}"), format!("b={b}")];
+    run(cubed()
+        .env("CUBED_FAULTS", HANGS)
+        .args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &hung, "--no-backups", "--task-timeout", "1s", "--attempts", "5"])
+        .args(["--summary-json", &s]));
+    run(cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &clean]));
+    assert_eq!(max_diff(&hung, &clean, &work, &[]), "0.0\n");
+    let f = cubed_task::faults::Faults::parse(HANGS).unwrap();
+    let hangs = |op: &str, n: u64| (0..n).filter(|&t| f.draw(op, t, 1) == cubed_task::faults::Fault::Hang).count() as u64;
+    let want = hangs("op-001", 30) + hangs("op-002", 10);
+    let got: u64 = summary(Path::new(&s))["ops"].as_array().unwrap().iter().map(|o| o["abandoned"].as_u64().unwrap()).sum();
+    assert!(want > 0 && got >= want, "{want} first attempts hang, so at least {want} should have been abandoned; got {got}");
+}
+
 /// Chunk files of a local Zarr v3 array, as task indices of a (rows, cols) chunk grid.
 fn written_chunks(array: &Path, cols: u64) -> Vec<u64> {
     let mut out = vec![];

@@ -203,6 +203,11 @@ struct RunArgs {
     /// Attempts per task before the run fails.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
+    /// How long one task may take before it is abandoned and tried again,
+    /// e.g. 90s or 15m (default: per op, 120 s plus its bytes at 2 MB/s, as
+    /// `cubed plan` prints; on Lambda never past the function's timeout).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    task_timeout: Option<std::time::Duration>,
     /// Continue an earlier run of the same plan: skip every task whose output
     /// chunks were already written.
     #[arg(long)]
@@ -411,6 +416,7 @@ async fn execute(plan: Plan, run: &RunArgs, keep: Vec<usize>) -> Result<(), Cube
         break_lease: run.break_lease,
         keep_intermediates: run.keep_intermediates,
         keep_arrays: keep,
+        task_timeout: run.task_timeout,
         ..Default::default()
     };
     let summary = cubed::execute(plan, runner, &options).await?;
@@ -483,4 +489,25 @@ fn format_chunk(data: &ChunkData) -> String {
         }
     }
     nest(&values, &shape)
+}
+
+/// A duration: a number of seconds with an optional unit `ms`, `s`, `m` or `h` (`90s`, `1.5m`, `200ms`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let seconds = number.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0).map(|v| v * scale);
+    seconds
+        .filter(|&s| s < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{text}' is not a duration: give a positive number of seconds, e.g. 90s, 1.5m, 200ms or 2h"))
 }

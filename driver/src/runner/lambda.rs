@@ -46,6 +46,8 @@ pub struct LambdaConfig {
 pub struct LambdaRunner {
     client: aws_sdk_lambda::Client,
     config: LambdaConfig,
+    /// The function's configured timeout (GetFunctionConfiguration), once known.
+    timeout: std::sync::OnceLock<std::time::Duration>,
 }
 
 /// The `{"errorType", "errorMessage"}` body of a function error.
@@ -72,7 +74,7 @@ impl LambdaRunner {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config }
+        LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config, timeout: std::sync::OnceLock::new() }
     }
 
     /// Refuses before launch when the function has less memory than `allowed_mem`.
@@ -83,6 +85,9 @@ impl LambdaRunner {
         }
         match req.send().await {
             Ok(conf) => {
+                if let Some(seconds) = conf.timeout().filter(|&t| t > 0) {
+                    let _ = self.timeout.set(std::time::Duration::from_secs(seconds as u64));
+                }
                 let mb = conf.memory_size().unwrap_or(0) as u64;
                 let needed_mb = allowed_mem.div_ceil(1 << 20);
                 if mb * (1 << 20) < allowed_mem {
@@ -170,6 +175,11 @@ impl Runner for LambdaRunner {
 
     fn max_concurrency(&self) -> usize {
         self.config.concurrency.max(1)
+    }
+
+    /// The function's configured timeout: Lambda ends an invocation then.
+    fn batch_time_limit(&self) -> Option<std::time::Duration> {
+        self.timeout.get().copied()
     }
 
     /// Several short tasks per invocation: up to 32 MB of output and at most

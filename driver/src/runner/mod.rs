@@ -48,6 +48,14 @@ pub trait Runner: Send + Sync {
     fn tasks_per_batch(&self, _plan: &Plan, _op: &Op) -> u64 {
         1
     }
+    /// The longest the backend lets one batch run before it gives up on it
+    /// itself (Lambda: the function's configured timeout, known after
+    /// [`Runner::prepare`]); `None`: no such limit. The scheduler abandons a
+    /// batch that has not answered by then (plus a margin), or by its tasks'
+    /// deadlines, whichever comes first.
+    fn batch_time_limit(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Checks and setup before the first task (e.g. publish the plan); default none.
     fn prepare<'a>(&'a self, _plan: &'a Arc<LoadedPlan>) -> BoxFuture<'a, crate::Result<()>> {
         Box::pin(async { Ok(()) })
