@@ -21,7 +21,19 @@ pub(crate) struct History {
     buffer: Vec<TaskEvent>,
     parts: usize,
     events: u64,
-    writes: Vec<JoinHandle<Result<()>>>,
+    writes: Vec<JoinHandle<Result<u64>>>,
+}
+
+/// What [`History::finish`] wrote.
+pub(crate) struct Written {
+    /// The run's directory.
+    pub dir: String,
+    /// Events recorded.
+    pub events: u64,
+    /// Bytes of the parts and `run.json`.
+    pub bytes: u64,
+    /// Seconds the end of the run waited for the history.
+    pub wait_s: f64,
 }
 
 /// `run.json`.
@@ -73,19 +85,24 @@ impl History {
                 serde_json::to_writer(&mut lines, e).expect("events serialize");
                 lines.push(b'\n');
             }
+            let n = lines.len() as u64;
             cubed_task::storage::StoreUrl::parse(&dir)?.put(&name, lines)?;
-            Ok(())
+            Ok(n)
         }));
     }
 
-    /// Writes what is left and `run.json`; returns the run's directory.
-    pub async fn finish(mut self, digest: &str, ok: bool, error: Option<String>, summary: Option<&RunSummary>) -> Result<String> {
+    /// Writes what is left and `run.json`.
+    pub async fn finish(mut self, digest: &str, ok: bool, error: Option<String>, summary: Option<&RunSummary>) -> Result<Written> {
+        let started = std::time::Instant::now();
         self.flush();
         let dir = self.dir.clone().ok_or_else(|| CubedError::Runner("an in-memory history has no directory".into()))?;
-        let mut failed = None;
+        let (mut failed, mut bytes) = (None, 0u64);
         for w in self.writes.drain(..) {
-            if let Err(e) = w.await.map_err(|e| CubedError::Runner(e.to_string())).and_then(|r| r) {
-                failed.get_or_insert(e);
+            match w.await.map_err(|e| CubedError::Runner(e.to_string())).and_then(|r| r) {
+                Ok(n) => bytes += n,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
         if let Some(e) = failed {
@@ -93,11 +110,12 @@ impl History {
         }
         let record = RunRecord { digest, ok, error, events: self.events, parts: (0..self.parts).map(part_name).collect(), summary };
         let json = serde_json::to_vec_pretty(&record).expect("history serializes");
+        bytes += json.len() as u64;
         let d = dir.clone();
         tokio::task::spawn_blocking(move || cubed_task::storage::StoreUrl::parse(&d)?.put("run.json", json))
             .await
             .map_err(|e| CubedError::Runner(e.to_string()))??;
-        Ok(dir)
+        Ok(Written { dir, events: self.events, bytes, wait_s: started.elapsed().as_secs_f64() })
     }
 
     /// Every event (an in-memory history).

@@ -4,21 +4,19 @@
 //! multiplicative decrease, as TCP's congestion window).
 //!
 //! - A throttle (Lambda's 429) cuts the window to [`DECREASE`] × what was in
-//!   flight, at most once per [`CUT_INTERVAL`] (one burst of 429s is one
-//!   signal), never below 1.
+//!   flight, never below 1; throttles of batches sent before the last cut
+//!   are ignored (they were sent under the old window: one burst of 429s is
+//!   one signal, as TCP ignores losses from before its last reduction).
 //! - Each success adds `1 / window`: one more slot per window of successes.
 //! - The window never exceeds the ceiling: `--concurrency` is a ceiling, not
 //!   a target.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 /// The window after a throttle, as a fraction of what was in flight.
 pub const DECREASE: f64 = 0.5;
-/// Throttles closer together than this are one signal.
-pub const CUT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The concurrency limiter shared by the ops of a run.
 pub struct Limiter {
@@ -30,13 +28,15 @@ pub struct Limiter {
 struct State {
     window: f64,
     in_flight: usize,
-    last_cut: Option<Instant>,
+    /// Cuts so far: a permit remembers the count it was taken under.
+    cuts: u64,
     smallest: usize,
 }
 
 /// A slot: released when dropped.
 pub struct Permit {
     limiter: Arc<Limiter>,
+    cuts: u64,
 }
 
 impl Drop for Permit {
@@ -52,7 +52,7 @@ impl Limiter {
     /// A limiter allowing up to `ceiling` at once (at least 1), starting there.
     pub fn new(ceiling: usize) -> Arc<Limiter> {
         let ceiling = ceiling.max(1);
-        Arc::new(Limiter { ceiling, state: Mutex::new(State { window: ceiling as f64, in_flight: 0, last_cut: None, smallest: ceiling }), notify: Notify::new() })
+        Arc::new(Limiter { ceiling, state: Mutex::new(State { window: ceiling as f64, in_flight: 0, cuts: 0, smallest: ceiling }), notify: Notify::new() })
     }
 
     /// The most that may ever run at once.
@@ -84,7 +84,7 @@ impl Limiter {
                 let mut st = self.state.lock().expect("limiter lock");
                 if st.in_flight < Self::allowed(&st) {
                     st.in_flight += 1;
-                    return Permit { limiter: self.clone() };
+                    return Permit { limiter: self.clone(), cuts: st.cuts };
                 }
             }
             notified.await;
@@ -102,14 +102,14 @@ impl Limiter {
         }
     }
 
-    /// The service throttled a batch: the window shrinks (see the module docs).
-    pub fn throttled(&self) {
-        let now = Instant::now();
+    /// The service throttled the batch sent under `permit`: the window
+    /// shrinks, unless it already did since that batch was sent.
+    pub fn throttled(&self, permit: &Permit) {
         let mut st = self.state.lock().expect("limiter lock");
-        if st.last_cut.is_some_and(|t| now - t < CUT_INTERVAL) {
+        if permit.cuts != st.cuts {
             return;
         }
-        st.last_cut = Some(now);
+        st.cuts += 1;
         st.window = (st.window.min(st.in_flight as f64) * DECREASE).max(1.0);
         st.smallest = st.smallest.min(Self::allowed(&st));
     }
@@ -124,16 +124,15 @@ mod tests {
         let l = Limiter::new(8);
         let permits: Vec<Permit> = futures::future::join_all((0..8).map(|_| l.acquire())).await;
         // A ninth waits.
-        assert!(tokio::time::timeout(Duration::from_millis(20), l.acquire()).await.is_err());
-        l.throttled();
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), l.acquire()).await.is_err());
+        l.throttled(&permits[0]);
         assert_eq!(l.window(), 4);
-        // A second throttle of the same burst is the same signal.
-        l.throttled();
+        // A second throttle of the same burst (sent before the cut) is the same signal.
+        l.throttled(&permits[1]);
         assert_eq!(l.window(), 4);
         drop(permits);
-        tokio::time::sleep(CUT_INTERVAL).await;
         let held = l.acquire().await;
-        l.throttled();
+        l.throttled(&held);
         // Cut from what was in flight (1), not below 1.
         assert_eq!((l.window(), l.smallest_window()), (1, 1));
         drop(held);

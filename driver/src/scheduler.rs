@@ -53,6 +53,10 @@ pub struct ComputeOptions {
     /// How long one task may take before it is abandoned and tried again
     /// (`None`: [`default_task_timeout`] of its op).
     pub task_timeout: Option<Duration>,
+    /// List each op's output chunks before publishing it, and rerun the tasks
+    /// whose chunks are missing (on by default; off only for a runner whose
+    /// tasks write nothing, as the fleet model of the benchmarks).
+    pub verify: bool,
 }
 
 impl Default for ComputeOptions {
@@ -68,6 +72,7 @@ impl Default for ComputeOptions {
             keep_intermediates: false,
             keep_arrays: Vec::new(),
             task_timeout: None,
+            verify: true,
         }
     }
 }
@@ -175,6 +180,13 @@ pub struct RunSummary {
     pub peak_rss: Option<u64>,
     /// Where the task history was saved.
     pub history: Option<String>,
+    /// Task attempts it records.
+    pub history_events: u64,
+    /// Its size in bytes.
+    pub history_bytes: u64,
+    /// Seconds the end of the run waited for it to be written (parts are
+    /// written in the background during the run).
+    pub history_wait_s: f64,
     /// The runner's name.
     pub runner: &'static str,
     /// Lambda cost of the task time (GB-seconds at allowed_mem, requests).
@@ -254,6 +266,9 @@ async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options:
                 wall_s: started.elapsed().as_secs_f64(),
                 peak_rss: cubed_task::memory::peak_rss_bytes(),
                 history: Some(history_url.clone()),
+                history_events: 0,
+                history_bytes: 0,
+                history_wait_s: 0.0,
                 runner: runner_name,
                 cost: cost_estimate(ops, lp.plan.spec.allowed_mem),
                 intermediates_deleted: None,
@@ -265,9 +280,12 @@ async fn execute_claimed(lp: &Arc<LoadedPlan>, runner: Arc<dyn Runner>, options:
     let saved = history.finish(&lp.digest, ok, error, summary.as_ref()).await;
     match (result, summary) {
         (Ok(_), Some(mut summary)) => {
-            if let Err(e) = saved {
-                eprintln!("warning: could not save the task history: {e}");
-                summary.history = None;
+            match saved {
+                Ok(w) => (summary.history, summary.history_events, summary.history_bytes, summary.history_wait_s) = (Some(w.dir), w.events, w.bytes, w.wait_s),
+                Err(e) => {
+                    eprintln!("warning: could not save the task history: {e}");
+                    summary.history = None;
+                }
             }
             if !options.keep_intermediates {
                 let (lp, keep) = (lp.clone(), options.keep_arrays.clone());
@@ -379,7 +397,7 @@ struct OpState {
     running: HashMap<u64, Instant>,
 }
 
-/// Finished task durations as a histogram of 5 % wide bins (from 1 µs), so
+/// Finished task durations (from their slot to their answer) as a histogram of 5 % wide bins (from 1 µs), so
 /// that the median costs the same after a million tasks as after ten.
 #[derive(Default)]
 struct Durations {
@@ -463,7 +481,7 @@ impl OpContext {
             // What the service said about capacity: a batch throttled whole is
             // a throttle; one that ran at all is a success.
             if outcomes.iter().all(|o| o.result.as_ref().is_err_and(|e| e.throttled)) {
-                limiter.throttled();
+                limiter.throttled(&permit);
             } else {
                 limiter.succeeded();
             }
@@ -587,6 +605,9 @@ impl OpContext {
                         }
                         (was_done, running, throttled && throttles <= MAX_FREE_THROTTLES)
                     };
+                    if throttled {
+                        throttles += 1;
+                    }
                     let ignored = was_done || (outcome.result.is_err() && twin_running);
                     self.events.lock().expect("history lock").push(TaskEvent {
                         op: op.id.clone(),
@@ -604,7 +625,9 @@ impl OpContext {
                     }
                     match outcome.result {
                         Ok(s) => {
-                            durations.push(s.duration_s);
+                            // As the scheduler saw it (what a straggler is compared with):
+                            // from its slot to its answer, invocation overheads included.
+                            durations.push(end_s - batch.start_s);
                             bytes_read += s.bytes_read;
                             bytes_written += s.bytes_written;
                             measured = measured.max(s.peak_mem);
@@ -612,7 +635,6 @@ impl OpContext {
                         }
                         // The service had no capacity: the same attempt again, later.
                         Err(_) if free_throttle => {
-                            throttles += 1;
                             let k = states.lock().expect("state lock").tasks[index].throttles;
                             let delay = backoff(THROTTLE_BASE_DELAY, k.min(16), outcome.index).min(THROTTLE_MAX_DELAY);
                             pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt, batch.backup, delay, &states));
@@ -632,6 +654,9 @@ impl OpContext {
             }
             // Trust, but verify: every task reported done must have its chunks
             // in storage before the output can be published (one listing).
+            if !self.options.verify {
+                break;
+            }
             let o = op.clone();
             let present = self.blocking(move |lp| lp.finished_tasks(&o)).await?;
             let mut again = Vec::new();

@@ -71,6 +71,6 @@ pub fn print_summary(summary: &RunSummary) {
         c.gb_seconds, c.requests, c.usd
     );
     if let Some(history) = &summary.history {
-        eprintln!("task history saved under {history}");
+        eprintln!("task history ({} attempts, {}) saved under {history}", summary.history_events, format_size(summary.history_bytes));
     }
 }

@@ -69,6 +69,21 @@ pub fn cubed_bin() -> PathBuf {
     bin
 }
 
+/// The fake Lambda fleet next to the test executables,
+/// `<target>/<profile>/lambda-fleet` (docs/FLEET.md).
+///
+/// Panics when it has not been built, saying how to build it.
+pub fn fleet_bin() -> PathBuf {
+    let bin = profile_dir().join(format!("lambda-fleet{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the lambda-fleet binary {} is missing; build it with `cargo build -p cubed-e2e --bin lambda-fleet` \
+         (same profile as the tests)",
+        bin.display()
+    );
+    bin
+}
+
 /// A new, empty, uniquely named directory under [`std::env::temp_dir`], removed
 /// when dropped (unless `CUBED_E2E_KEEP` is set).
 ///
@@ -410,5 +425,88 @@ fn log_pids(pids: &[u32]) {
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = f.write_all(lines.as_bytes());
+    }
+}
+
+/// A running fake Lambda fleet (`src/bin/lambda-fleet.rs`, docs/FLEET.md)
+/// on 127.0.0.1, stopped (killed) when dropped if [`Fleet::stop`] was not called.
+pub struct Fleet {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Fleet {
+    /// Its Invoke endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts the fleet with `args` and reads its port from its first line.
+    pub fn start(args: &[&str]) -> Fleet {
+        let mut child = Command::new(fleet_bin())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start lambda-fleet");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read the fleet's first line");
+        let port = line.trim().strip_prefix("listening on http://127.0.0.1:").and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the fleet's first line is not 'listening on http://127.0.0.1:PORT': {line:?}");
+        };
+        Fleet { child, port }
+    }
+
+    /// `GET /fleet/stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the fleet");
+        stream.write_all(b"GET /fleet/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send the request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read the answer");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "{response}");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("stats are not JSON ({e}): {body}"))
+    }
+
+    /// Stops the fleet with SIGTERM by its PID; it must exit successfully
+    /// within 10 s and be gone afterwards.
+    pub fn stop(mut self) {
+        let pid = self.child.id();
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("wait for the fleet") {
+                break exit;
+            }
+            assert!(std::time::Instant::now() < deadline, "the fleet (pid {pid}) did not stop within 10 s of SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(exit.success(), "the fleet exited with {exit} on SIGTERM");
+        assert!(!is_alive(pid), "the fleet (pid {pid}) is still alive");
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        // After a failed assertion: never leave the process behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }

@@ -226,6 +226,11 @@ struct RunArgs {
     /// Keep the intermediates in the work dir after a successful run.
     #[arg(long)]
     keep_intermediates: bool,
+    /// Do not list each op's output chunks before publishing it (a task that
+    /// reported success without writing then goes unnoticed). Only for
+    /// runners whose tasks write nothing: the fleet model of bench/fleet.sh.
+    #[arg(long)]
+    no_verify: bool,
     /// No progress output and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -417,6 +422,7 @@ async fn execute(plan: Plan, run: &RunArgs, keep: Vec<usize>) -> Result<(), Cube
         keep_intermediates: run.keep_intermediates,
         keep_arrays: keep,
         task_timeout: run.task_timeout,
+        verify: !run.no_verify,
         ..Default::default()
     };
     let summary = cubed::execute(plan, runner, &options).await?;
