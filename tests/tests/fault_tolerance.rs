@@ -228,3 +228,91 @@ fn an_s3_server_stopped_mid_run_then_continued_still_gives_the_result() {
     run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &clean]));
     assert_eq!(max_diff(&out, &clean, &work, &cloud.env), "0.0\n", "{}", cloud.logs());
 }
+
+/// An S3 proxy in front of the test's S3 server: answers each (method, path)
+/// with 503 SlowDown the first FAILS times, then forwards it. Prints its port
+/// first; `GET /__proxy_stats` answers how many SlowDowns it sent.
+/// argv: TARGET_PORT FAILS
+const SLOWDOWN_PROXY: &str = r#"
+import http.client, http.server, sys, threading
+target, fails = int(sys.argv[1]), int(sys.argv[2])
+counts, lock, sent = {}, threading.Lock(), [0]
+SLOW = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def answer(self, status, headers, body, length=None):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+    def any(self):
+        if self.path == "/__proxy_stats":
+            return self.answer(200, [], str(sent[0]).encode())
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock:
+            n = counts.get((self.command, self.path), 0)
+            counts[(self.command, self.path)] = n + 1
+            if n < fails:
+                sent[0] += 1
+        if n < fails:
+            return self.answer(503, [("Content-Type", "application/xml")], SLOW)
+        conn = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
+        conn.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+        r = conn.getresponse()
+        data = r.read()
+        self.answer(r.status, r.getheaders(), data, r.getheader("Content-Length") if self.command == "HEAD" else None)
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = any
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// A child process killed (and reaped) when dropped, even after a failed assertion.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let pid = self.0.id();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        if !std::thread::panicking() {
+            assert!(!cubed_e2e::is_alive(pid), "process {pid} is still alive");
+        }
+    }
+}
+
+/// S3 answering 503 SlowDown (as it does when a prefix is hot) is retried
+/// with backoff inside storage: the run completes with the same result and
+/// the scheduler never had to retry a task.
+#[test]
+fn s3_slowdown_is_retried_with_backoff_in_storage() {
+    let cloud = LocalCloud::start("moto");
+    let work = cloud.url("work");
+    let (a, b) = make_inputs(&cloud.url("in"), &work, &cloud.env);
+    let s3_port = cloud.s3_endpoint.rsplit(':').next().unwrap().to_string();
+    let mut proxy = Killed(cubed_e2e::python(SLOWDOWN_PROXY, [s3_port.as_str(), "1"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut port = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(proxy.0.stdout.take().unwrap()), &mut port).unwrap();
+    let proxy_url = format!("http://127.0.0.1:{}", port.trim());
+    let through_proxy = cloud.env.iter().map(|(k, v)| (k.as_str(), if k == "AWS_ENDPOINT_URL_S3" { proxy_url.as_str() } else { v.as_str() }));
+    let (out, clean) = (cloud.url("out/slow.zarr"), cloud.url("out/slow-clean.zarr"));
+    let dir = temp_dir("slowdown");
+    let s = dir.path().join("summary.json");
+    let inputs = [format!("a={a}"), format!("b={b}")];
+    let mut cmd = cubed();
+    cmd.envs(through_proxy).args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &out, "--summary-json"]).arg(&s);
+    run(&mut cmd);
+    let slowdowns: u64 = run(Command::new("curl").args(["-s", &format!("{proxy_url}/__proxy_stats")])).trim().parse().unwrap();
+    run(cloud.cubed().args(["eval", QM, "-q", "--work-dir", &work, "-i", &inputs[0], "-i", &inputs[1], "-o", &clean]));
+    assert_eq!(max_diff(&out, &clean, &work, &cloud.env), "0.0\n", "{}", cloud.logs());
+    // Every request met a SlowDown first: reads of 2 x 120 chunks at least.
+    assert!(slowdowns > 240, "{slowdowns} SlowDowns");
+    assert_eq!(retries(&summary(&s)), 0, "SlowDown is retried in storage, not by the scheduler");
+    drop(proxy);
+}
