@@ -96,7 +96,6 @@ fn resolve_shape(x: &Array, shape: &[i64]) -> Result<Vec<u64>> {
 /// The input's chunks and the result's (see the module docs).
 fn chunking(x: &Array, shape: &[u64], gs: &[Group]) -> Result<(Vec<u64>, Vec<u64>)> {
     let src = x.shape();
-    let tail = |lens: &[u64]| -> u64 { lens.iter().product() };
     // Per group with axes on both sides: (first input axis, Tin, Tout, q).
     struct Split {
         first: usize,
@@ -110,7 +109,7 @@ fn chunking(x: &Array, shape: &[u64], gs: &[Group]) -> Result<(Vec<u64>, Vec<u64
             if g.source.is_empty() || g.axes.is_empty() {
                 return None;
             }
-            let (t_in, t_out) = (tail(&src[g.source.start + 1..g.source.end]), tail(&shape[g.axes.start + 1..g.axes.end]));
+            let (t_in, t_out) = (saturating_product(&src[g.source.start + 1..g.source.end]), saturating_product(&shape[g.axes.start + 1..g.axes.end]));
             let lcm = u128::from(t_in) / gcd(t_in, t_out) as u128 * u128::from(t_out);
             Some(Split { first: g.source.start, t_in, t_out, q: u64::try_from(lcm / u128::from(t_in)).unwrap_or(u64::MAX) })
         })

@@ -397,8 +397,9 @@ struct OpState {
     running: HashMap<u64, Instant>,
 }
 
-/// Finished task durations (from their slot to their answer) as a histogram of 5 % wide bins (from 1 µs), so
-/// that the median costs the same after a million tasks as after ten.
+/// Finished task durations (from their slot to their answer) as a histogram
+/// of 5 % wide bins (from 1 µs), so that the median costs the same after a
+/// million tasks as after ten.
 #[derive(Default)]
 struct Durations {
     bins: Vec<u64>,
@@ -587,6 +588,7 @@ impl OpContext {
                 for outcome in batch.outcomes {
                     let index = outcome.index as usize;
                     let throttled = outcome.result.as_ref().is_err_and(|e| e.throttled);
+                    // `free_throttle`: the task's throttles so far, when this one is free.
                     let (was_done, twin_running, free_throttle) = {
                         let mut st = states.lock().expect("state lock");
                         let s = &mut st.tasks[index];
@@ -603,7 +605,7 @@ impl OpContext {
                         if !running {
                             st.running.remove(&outcome.index);
                         }
-                        (was_done, running, throttled && throttles <= MAX_FREE_THROTTLES)
+                        (was_done, running, (throttled && throttles <= MAX_FREE_THROTTLES).then_some(throttles))
                     };
                     if throttled {
                         throttles += 1;
@@ -634,8 +636,8 @@ impl OpContext {
                             bar.inc();
                         }
                         // The service had no capacity: the same attempt again, later.
-                        Err(_) if free_throttle => {
-                            let k = states.lock().expect("state lock").tasks[index].throttles;
+                        Err(_) if free_throttle.is_some() => {
+                            let k = free_throttle.unwrap_or(1);
                             let delay = backoff(THROTTLE_BASE_DELAY, k.min(16), outcome.index).min(THROTTLE_MAX_DELAY);
                             pending.push(self.submit(outcome.index, outcome.index + 1, batch.attempt, batch.backup, delay, &states));
                         }
@@ -718,14 +720,18 @@ impl OpContext {
         let limit = Duration::from_secs_f64(BACKUP_SLOW_FACTOR * durations.median());
         let now = Instant::now();
         let OpState { tasks, running } = &mut *st;
-        running
+        let slow: Vec<u64> = running
             .iter()
-            .filter(|(&t, &since)| now - since > limit && tasks[t as usize].in_flight > 0 && !tasks[t as usize].done && !tasks[t as usize].backed_up)
+            .filter(|(&t, &since)| {
+                let s = &tasks[t as usize];
+                now - since > limit && s.in_flight > 0 && !s.done && !s.backed_up
+            })
             .map(|(&t, _)| t)
-            .collect::<Vec<u64>>()
-            .into_iter()
-            .inspect(|&t| tasks[t as usize].backed_up = true)
-            .collect()
+            .collect();
+        for &t in &slow {
+            tasks[t as usize].backed_up = true;
+        }
+        slow
     }
 }
 

@@ -401,13 +401,16 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The fields of /proc/PID/stat after the parenthesised command name: the
+/// state is the first, the start time the 20th.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(") ")?.1.split_whitespace().map(str::to_string).collect())
+}
+
 /// True while `pid` runs (a zombie, exited but not yet reaped, is not running).
 pub fn is_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
+    stat_fields(pid).and_then(|f| f.first().cloned()).is_some_and(|state| state != "Z" && state != "X")
 }
 
 /// Appends `PID START` lines for `pids` to the file `CUBED_TEST_PID_LOG`
@@ -416,11 +419,7 @@ pub fn is_alive(pid: u32) -> bool {
 /// that none of them is alive.
 fn log_pids(pids: &[u32]) {
     let Ok(path) = std::env::var("CUBED_TEST_PID_LOG") else { return };
-    let start = |pid: u32| -> Option<String> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name: state is the first, start time the 20th.
-        stat.rsplit_once(") ")?.1.split_whitespace().nth(19).map(str::to_string)
-    };
+    let start = |pid: u32| stat_fields(pid).and_then(|f| f.get(19).cloned());
     let lines: String = pids.iter().filter_map(|&p| start(p).map(|s| format!("{p} {s}\n"))).collect();
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
