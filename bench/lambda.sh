@@ -3,7 +3,10 @@
 #   - dispatch throughput and per-invocation overhead (warm instances),
 #   - handler cold start and release binary size,
 #   - quadratic means on the local runner vs the lambda runner over the emulator,
-#     same inputs on the same S3 server (moto).
+#     same inputs on the same S3 server (moto),
+#   - all of a function's CPUs: a CPU-bound op with one invocation in flight,
+#     the handler running two tasks at once (the emulator's 4096 MB function,
+#     allowed_mem 2 GB) against one at a time (allowed_mem 3 GB, same plan).
 #   bench/lambda.sh [--record]     (--record appends the table to BENCHMARKS.md)
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,14 +54,26 @@ qm() { $B eval 'mean(a*a + b*b, axis=0)' -i "a=s3://$CUBED_TEST_BUCKET/in/a.zarr
 qm_local=$(qm qm-local)
 qm_lambda=$(qm qm-lambda "${LAMBDA[@]}" --concurrency 8)
 
+# All of a function's CPUs: 32 tasks of exp(sin(a)) on 1000^2 chunks, one
+# invocation in flight, 8 tasks per invocation. The emulator gives the function
+# 4096 MB: 2 tasks at once with allowed_mem 2 GB, 1 with 3 GB (same plan: the
+# op's projection fits both). Best of 2.
+cpu() { $B eval 'exp(sin(a)) * 2' -i "a=s3://$CUBED_TEST_BUCKET/in/c.zarr" -o "s3://$CUBED_TEST_BUCKET/out/$1.zarr" --work-dir "$W" -q --summary-json "$state/$1.json" --overwrite "${@:2}" 2>/dev/null; wall_of "$state/$1.json"; }
+best() { python3 -c "import sys; print(min(map(float, sys.argv[1:])))" "$@"; }
+$B eval 'random((8000, 4000), chunks=(1000, 1000), seed=3)' -o "s3://$CUBED_TEST_BUCKET/in/c.zarr" --work-dir "$W" -q
+one=(--concurrency 1 --tasks-per-invocation 8)
+cpu_one=$(best "$(cpu cpu-one "${LAMBDA[@]}" "${one[@]}" --allowed-mem 3GB)" "$(cpu cpu-one "${LAMBDA[@]}" "${one[@]}" --allowed-mem 3GB)")
+cpu_two=$(best "$(cpu cpu-two "${LAMBDA[@]}" "${one[@]}" --allowed-mem 2GB)" "$(cpu cpu-two "${LAMBDA[@]}" "${one[@]}" --allowed-mem 2GB)")
+cpu_local=$(best "$(cpu cpu-local --workers 1)" "$(cpu cpu-local --workers 1)")
+
 size=$(stat -c %s target/release/cubed-task)
 strip -o "$state/bootstrap" target/release/cubed-task
 stripped=$(stat -c %s "$state/bootstrap")
 
-table=$(python3 - "$cold" "$warm" "$seq_wall" "$par_wall" "$batched_wall" "$local_wall" "$qm_local" "$qm_lambda" "$size" "$stripped" <<'PY'
+table=$(python3 - "$cold" "$warm" "$seq_wall" "$par_wall" "$batched_wall" "$local_wall" "$qm_local" "$qm_lambda" "$cpu_local" "$cpu_one" "$cpu_two" "$size" "$stripped" <<'PY'
 import sys
-cold, warm, seq, par, batched, local, qm_local, qm_lambda = map(float, sys.argv[1:9])
-size, stripped = map(int, sys.argv[9:11])
+cold, warm, seq, par, batched, local, qm_local, qm_lambda, cpu_local, cpu_one, cpu_two = map(float, sys.argv[1:12])
+size, stripped = map(int, sys.argv[12:14])
 n = 400
 rows = [
     ("first job on a fresh emulator (cargo run + process start + 1 task; not Lambda's cold start)", f"{cold:.2f} s"),
@@ -70,6 +85,9 @@ rows = [
     ("per-invocation overhead over the local task cost", f"{(seq - local)/n*1000:.1f} ms"),
     ("quadratic means 4000^2, local runner", f"{qm_local:.2f} s"),
     ("quadratic means 4000^2, lambda runner (8 in flight)", f"{qm_lambda:.2f} s (x{qm_lambda/qm_local:.2f} of local)"),
+    ("exp(sin(a)) * 2, 32 tasks of 8 MB, local runner, 1 worker", f"{cpu_local:.2f} s"),
+    ("same, lambda, 1 invocation in flight, tasks one at a time", f"{cpu_one:.2f} s"),
+    ("same, lambda, 1 invocation in flight, 2 tasks at once", f"{cpu_two:.2f} s (x{cpu_one/cpu_two:.2f} faster than one at a time)"),
     ("release handler binary", f"{size/1e6:.1f} MB ({stripped/1e6:.1f} MB stripped)"),
 ]
 print("| measure | value |\n|---|---|")

@@ -92,6 +92,34 @@ pub struct InvocationReport {
     pub cold_start: bool,
     /// Wall time of the invocation in seconds.
     pub duration_s: f64,
+    /// How many of its tasks ran at once ([`tasks_at_once`]); 1 from older functions.
+    #[serde(default = "one")]
+    pub concurrent_tasks: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Lambda's vCPUs at a memory size: one per 1,769 MB, from 1 to 6 (the AWS
+/// Lambda developer guide, "Configuring function memory").
+pub fn lambda_vcpus(memory_bytes: u64) -> u64 {
+    (memory_bytes >> 20).div_ceil(1769).clamp(1, 6)
+}
+
+/// How many tasks one invocation runs at once on a function of `memory_bytes`
+/// with `cpus` CPUs, for a plan of `allowed_mem` per task: as many as fit
+/// (k × allowed_mem ≤ the function's memory, so k tasks together stay within
+/// it) and no more than CPUs; at least 1.
+pub fn tasks_at_once(memory_bytes: u64, allowed_mem: u64, cpus: u64) -> u64 {
+    (memory_bytes / allowed_mem.max(1)).min(cpus).max(1)
+}
+
+/// The memory of the function this process serves, from the
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (MB) that Lambda sets; `None` when it is
+/// absent or not a number.
+fn function_memory() -> Option<u64> {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok()?.trim().parse::<u64>().ok()?.checked_mul(1 << 20)
 }
 
 /// A request that cannot be served; becomes an [`INVALID_REQUEST`] function error.
@@ -224,18 +252,50 @@ pub fn handle(payload: serde_json::Value) -> Result<InvocationReport, RequestErr
         ))
         .into());
     }
-    let tasks = (p.start..p.stop)
-        .map(|index| match plan.run_task(op, index, p.attempt) {
-            Ok(stats) => TaskReport { index, stats: Some(stats), error: None },
-            Err(error) => TaskReport { index, stats: None, error: Some(bounded(error)) },
-        })
-        .collect();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let at_once = function_memory().map_or(1, |m| tasks_at_once(m, plan.plan.spec.allowed_mem, cpus)).min(p.stop - p.start);
+    let run = |index: u64| match plan.run_task(op, index, p.attempt) {
+        Ok(stats) => TaskReport { index, stats: Some(TaskStats { at_once: Some(at_once), ..stats }), error: None },
+        Err(error) => TaskReport { index, stats: None, error: Some(bounded(error)) },
+    };
+    let tasks = if at_once == 1 {
+        (p.start..p.stop).map(run).collect()
+    } else {
+        run_at_once(p.start..p.stop, at_once, run)
+    };
     Ok(InvocationReport {
         tasks,
         peak_rss: crate::memory::peak_rss_bytes(),
         cold_start,
         duration_s: started.elapsed().as_secs_f64(),
+        concurrent_tasks: at_once,
     })
+}
+
+/// Runs `run` for each index of `range` on `threads` threads, each taking the
+/// next index when it is free; the reports come back in index order.
+fn run_at_once(range: std::ops::Range<u64>, threads: u64, run: impl Fn(u64) -> TaskReport + Sync) -> Vec<TaskReport> {
+    let next = std::sync::atomic::AtomicU64::new(range.start);
+    let mut tasks: Vec<TaskReport> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = vec![];
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= range.end {
+                            return done;
+                        }
+                        done.push(run(index));
+                    }
+                })
+            })
+            .collect();
+        // A task that panicked ends the invocation as one that crashed.
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    tasks.sort_by_key(|t| t.index);
+    tasks
 }
 
 /// The lambda_runtime entry point: runs [`handle`] on a blocking thread.
@@ -360,6 +420,38 @@ mod tests {
         let d: lambda_runtime::Diagnostic = e.into();
         assert_eq!(d.error_type, STORAGE_UNAVAILABLE);
         assert!(!d.error_type.starts_with(INVALID_REQUEST), "the driver retries function errors that are not invalid requests");
+    }
+
+    #[test]
+    fn a_function_runs_as_many_tasks_at_once_as_fit_in_its_memory_and_cpus() {
+        const MB: u64 = 1 << 20;
+        assert_eq!([128, 1769, 1770, 3008, 10240].map(|mb| lambda_vcpus(mb * MB)), [1, 1, 2, 2, 6]);
+        // (function memory, allowed_mem, cpus) -> tasks at once
+        let cases = [((4096, 2000, 2), 2), ((4096, 2000, 6), 2), ((10240, 2000, 6), 5), ((10240, 1000, 6), 6), ((1024, 2000, 4), 1), ((4096, 0, 3), 3)];
+        for ((mem, allowed, cpus), want) in cases {
+            assert_eq!(tasks_at_once(mem * MB, allowed * MB, cpus), want, "{mem} MB, allowed {allowed} MB, {cpus} cpus");
+        }
+    }
+
+    #[test]
+    fn tasks_run_at_once_are_each_reported_once_in_order() {
+        use std::sync::atomic::AtomicUsize;
+        let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let run = |index: u64| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Wait (up to 5 s) for a second task to run beside this one.
+            let t = Instant::now();
+            while most.load(Ordering::SeqCst) < 2 && t.elapsed().as_secs() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            running.fetch_sub(1, Ordering::SeqCst);
+            TaskReport { index, stats: None, error: (index == 5).then(|| TaskError::fatal("five")) }
+        };
+        let reports = run_at_once(3..10, 2, run);
+        assert_eq!(reports.iter().map(|t| t.index).collect::<Vec<_>>(), (3..10).collect::<Vec<_>>());
+        assert_eq!(reports[2].error, Some(TaskError::fatal("five")));
+        assert_eq!(most.load(Ordering::SeqCst), 2, "two tasks ran at once, never more");
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub use error::TaskError;
 pub use plan::{Plan, PLAN_VERSION};
 pub use task::{LoadedPlan, TaskStats};
 
+/// The unit tests run under the counting allocator, as the binaries do.
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;
+
 #[cfg(test)]
 mod layers {
     /// Each module's layer (see the crate documentation); a module may refer

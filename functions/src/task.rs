@@ -43,6 +43,10 @@ pub struct TaskStats {
     pub duration_s: f64,
     /// Peak heap bytes the task allocated (when the counting allocator is installed).
     pub peak_mem: Option<u64>,
+    /// How many tasks its invocation ran at once, itself included (Lambda;
+    /// `None` elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_once: Option<u64>,
 }
 
 impl LoadedPlan {

@@ -73,6 +73,7 @@ fn lambda_runner_on_moto() {
     lambda_matches_local(&cloud);
     malformed_payload_is_rejected(&cloud);
     function_memory_below_allowed_mem_is_refused(&cloud);
+    tasks_run_at_once_when_the_function_has_memory_for_them(&cloud);
     credentials_only_in_a_profile(&cloud);
     stops_completely(cloud);
 }
@@ -94,6 +95,36 @@ fn stops_completely(cloud: LocalCloud) {
     assert!(processes.len() >= 2, "the stack has an S3 server and cargo lambda watch: {processes:?}");
     cloud.stop().unwrap_or_else(|e| panic!("the local cloud did not stop: {e}"));
     assert!(processes.iter().all(|&p| !cubed_e2e::is_alive(p)), "{processes:?}");
+}
+
+/// cargo lambda watch gives the function 4096 MB: with a 2 GB allowed_mem
+/// the handler runs two tasks of a batch at once (on two CPUs), with 3 GB one
+/// at a time, and the task history records how many ran at once. The result
+/// is the same either way (checked against the local runner).
+fn tasks_run_at_once_when_the_function_has_memory_for_them(cloud: &LocalCloud) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let expr = "sum(sin(random((400, 400), chunks=(100, 100), seed=3)), axis=0)";
+    let local = cloud.url("out/at-once-local.zarr");
+    eval(cloud, expr, &["-o", &local]);
+    for (allowed, want) in [("2GB", cpus.min(2)), ("3GB", 1)] {
+        let (out, work) = (cloud.url(&format!("out/at-once-{allowed}.zarr")), cloud.url(&format!("work-at-once-{allowed}")));
+        let mut cmd = cloud.cubed();
+        cmd.args(["eval", expr, "-q", "--work-dir", &work, "-o", &out, "--allowed-mem", allowed, "--tasks-per-invocation", "4"]).args(LAMBDA);
+        run(&mut cmd);
+        assert_eq!(eval(cloud, "max(abs(x - y))", &["-i", &format!("x={out}"), "-i", &format!("y={local}")]), "0.0\n");
+        let seen = run_python(
+            r#"
+import json, sys, boto3
+endpoint, bucket, prefix = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"] if "/history/" in o["Key"] and o["Key"].endswith(".jsonl")]
+events = [json.loads(l) for k in keys for l in s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode().splitlines()]
+print(sorted({e["stats"]["at_once"] for e in events if e["op"] == "op-001" and e["stats"]}))
+"#,
+            [&cloud.s3_endpoint, &cloud.bucket, &format!("work-at-once-{allowed}/")],
+        );
+        assert_eq!(seen.trim(), format!("[{want}]"), "allowed_mem {allowed}: tasks at once in op-001's history\n{}", cloud.logs());
+    }
 }
 
 /// moto implements Lambda's control plane: a function created there with 128 MB

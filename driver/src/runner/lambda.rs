@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use cubed_task::handler::{InvocationReport, TaskPayload, INVALID_REQUEST, MAX_TASKS_PER_INVOCATION, PLAN_FILE};
+use cubed_task::handler::{lambda_vcpus, tasks_at_once, InvocationReport, TaskPayload, INVALID_REQUEST, MAX_TASKS_PER_INVOCATION, PLAN_FILE};
 use cubed_task::plan::{Op, Plan};
 use cubed_task::storage::StoreUrl;
 use cubed_task::{LoadedPlan, TaskError};
@@ -48,6 +48,8 @@ pub struct LambdaRunner {
     config: LambdaConfig,
     /// The function's configured timeout (GetFunctionConfiguration), once known.
     timeout: std::sync::OnceLock<std::time::Duration>,
+    /// The function's configured memory in bytes (GetFunctionConfiguration), once known.
+    memory: std::sync::OnceLock<u64>,
 }
 
 /// The `{"errorType", "errorMessage"}` body of a function error.
@@ -74,7 +76,7 @@ impl LambdaRunner {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config, timeout: std::sync::OnceLock::new() }
+        LambdaRunner { client: aws_sdk_lambda::Client::from_conf(builder.build()), config, timeout: std::sync::OnceLock::new(), memory: std::sync::OnceLock::new() }
     }
 
     /// Refuses before launch when the function has less memory than `allowed_mem`.
@@ -88,7 +90,10 @@ impl LambdaRunner {
                 if let Some(seconds) = conf.timeout().filter(|&t| t > 0) {
                     let _ = self.timeout.set(std::time::Duration::from_secs(seconds as u64));
                 }
-                let mb = conf.memory_size().unwrap_or(0) as u64;
+                let mb = conf.memory_size().unwrap_or(0).max(0) as u64;
+                if mb > 0 {
+                    let _ = self.memory.set(mb << 20);
+                }
                 let needed_mb = allowed_mem.div_ceil(1 << 20);
                 if mb * (1 << 20) < allowed_mem {
                     return Err(CubedError::Invalid(format!(
@@ -184,16 +189,20 @@ impl Runner for LambdaRunner {
 
     /// Several short tasks per invocation: up to 32 MB of output and at most
     /// one batch per slot of concurrency, so small ops don't pay one
-    /// invocation per tiny chunk. `--tasks-per-invocation` is capped at what
-    /// the function accepts ([`MAX_TASKS_PER_INVOCATION`]).
+    /// invocation per tiny chunk; and a multiple of the tasks the function
+    /// runs at once ([`tasks_at_once`] of its memory and Lambda's vCPUs for
+    /// it), so that none of the memory it is paid for sits idle.
+    /// `--tasks-per-invocation` is taken as given, capped at what the function
+    /// accepts ([`MAX_TASKS_PER_INVOCATION`]).
     fn tasks_per_batch(&self, plan: &Plan, op: &Op) -> u64 {
         if let Some(n) = self.config.tasks_per_invocation {
             return n.clamp(1, MAX_TASKS_PER_INVOCATION);
         }
+        let at_once = self.memory.get().map_or(1, |&m| tasks_at_once(m, plan.spec.allowed_mem, lambda_vcpus(m)));
         let chunk = plan.arrays[op.output].chunk_bytes().max(1);
         let by_size = ((32u64 << 20) / chunk).max(1);
         let by_spread = op.num_tasks.div_ceil(self.max_concurrency() as u64).max(1);
-        by_size.min(by_spread).min(64)
+        by_size.min(by_spread).min(64).next_multiple_of(at_once).min(MAX_TASKS_PER_INVOCATION)
     }
 
     fn prepare<'a>(&'a self, plan: &'a Arc<LoadedPlan>) -> BoxFuture<'a, Result<()>> {
@@ -235,8 +244,11 @@ impl Runner for LambdaRunner {
                             index: t.index,
                             result: match (t.stats, t.error) {
                                 (Some(mut stats), None) => {
-                                    // The invocation's process peak is the honest per-task figure on Lambda.
-                                    stats.peak_mem = stats.peak_mem.max(report.peak_rss.map(|r| r.saturating_sub(plan.plan.spec.reserved_mem)));
+                                    // Each task is charged at least its share of the invocation's
+                                    // peak RSS above the runtime's baseline: memory the heap counter
+                                    // cannot see (C libraries' own allocations) is counted too.
+                                    let share = report.peak_rss.map(|r| r.saturating_sub(plan.plan.spec.reserved_mem) / report.concurrent_tasks.max(1));
+                                    stats.peak_mem = stats.peak_mem.max(share);
                                     Ok(stats)
                                 }
                                 // Only an Invoke the service refused is a throttle, whatever a task reports.

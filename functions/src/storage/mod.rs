@@ -421,7 +421,23 @@ fn fetch_encoded(array: &ZarrArray, key: &zarrs::storage::StoreKey, limit: u64) 
         if result.meta.size > limit {
             return Err(too_large(result.meta.size));
         }
-        let bytes = result.bytes().await.map_err(|e| TaskError::retryable(format!("cannot read {path}: {e}")))?;
+        let bytes = match result.payload {
+            // A local file is read here, on the task's thread, not on the I/O
+            // runtime's blocking pool: its buffer is then counted as the
+            // task's own memory, not as shared growth (see `crate::memory`).
+            object_store::GetResultPayload::File(mut file, _) => {
+                use std::io::{Read, Seek};
+                let range = result.range.clone();
+                let mut buffer = Vec::with_capacity((range.end - range.start) as usize);
+                file.seek(std::io::SeekFrom::Start(range.start))
+                    .and_then(|_| file.take(range.end - range.start).read_to_end(&mut buffer))
+                    .map_err(|e| TaskError::retryable(format!("cannot read {path}: {e}")))?;
+                bytes::Bytes::from(buffer)
+            }
+            object_store::GetResultPayload::Stream(_) => {
+                result.bytes().await.map_err(|e| TaskError::retryable(format!("cannot read {path}: {e}")))?
+            }
+        };
         if bytes.len() as u64 > limit {
             return Err(too_large(bytes.len() as u64));
         }

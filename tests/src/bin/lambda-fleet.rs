@@ -509,7 +509,7 @@ impl Fleet {
                 let (bytes_read, bytes_written) = op.task_bytes(index);
                 let mb = (bytes_read as f64 + bytes_written as f64) / 1e6;
                 let ms = mb * (1000.0 / c.throughput_mbps + c.compute_ms_per_mb);
-                let stats = TaskStats { bytes_read, bytes_written, duration_s: waited(ms), peak_mem: Some(op.peak_mem) };
+                let stats = TaskStats { bytes_read, bytes_written, duration_s: waited(ms), peak_mem: Some(op.peak_mem), at_once: Some(1) };
                 TaskReport { index, stats: Some(stats), error: None }
             })
             .collect();
@@ -519,6 +519,7 @@ impl Fleet {
             peak_rss: Some(reserved_mem.saturating_add(op.peak_mem)),
             cold_start: false,
             duration_s: waited(c.overhead_ms) + task_s,
+            concurrent_tasks: 1,
         }
     }
 }
